@@ -1,0 +1,102 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { fingerprint } from './key.js';
+
+/** Where the key in force came from, strongest first. */
+export type KeySource = 'file' | 'env' | 'development' | 'generated';
+
+/** What the store is given on each swap. */
+export interface KeySet {
+  current: { key: string; source: KeySource; since?: Date };
+  /** The replaced key, valid until `until` (exclusive); absent or past means no overlap. */
+  previous?: { key: string; until: Date };
+}
+
+/** Which key a request presented, if any valid one. */
+export type Match = 'current' | 'previous' | null;
+
+/** A description of the keys in force, by fingerprint only. */
+export interface KeyDescription {
+  source: KeySource;
+  fingerprint: string;
+  loadedAt: Date;
+  since?: Date;
+  previous?: { fingerprint: string; until: Date; active: boolean };
+}
+
+interface Entry {
+  digest: Buffer;
+  description: KeyDescription;
+  previousDigest?: Buffer;
+  previousUntil: number;
+}
+
+const EMPTY_DIGEST = Buffer.alloc(32);
+
+/**
+ * Holds the valid keys as SHA-256 digests and answers "is this presented key valid now?".
+ * Digests are made once per swap; a request hashes only what it presented, and both sides
+ * being fixed-size digests, the comparison leaks neither content nor length.
+ */
+export class KeyStore {
+  #entry: Entry | undefined;
+  readonly #clock: () => number;
+
+  constructor(options: { clock?: () => number } = {}) {
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Puts a new key set in force at once; every later request sees it whole. */
+  swap(set: KeySet): void {
+    const previous = set.previous && set.previous.key !== set.current.key ? set.previous : undefined;
+    const loadedAt = new Date(this.#clock());
+    this.#entry = {
+      digest: digest(set.current.key),
+      previousDigest: previous ? digest(previous.key) : undefined,
+      previousUntil: previous ? previous.until.getTime() : 0,
+      description: {
+        source: set.current.source,
+        fingerprint: fingerprint(set.current.key),
+        loadedAt,
+        since: set.current.since,
+        previous: previous && { fingerprint: fingerprint(previous.key), until: previous.until, active: false },
+      },
+    };
+  }
+
+  /** Ends the previous key's window now (used when a revocation arrives for it). */
+  endPrevious(): void {
+    if (this.#entry) this.#entry.previousUntil = 0;
+  }
+
+  /** Whether a key is loaded at all. */
+  get loaded(): boolean {
+    return this.#entry !== undefined;
+  }
+
+  /** Checks a presented key against the current key and, inside its window, the previous one. */
+  verify(presented: string | undefined): Match {
+    const entry = this.#entry;
+    if (!entry || presented === undefined) return null;
+    const candidate = digest(presented);
+    const isCurrent = timingSafeEqual(candidate, entry.digest);
+    // Always compare twice so a valid previous key costs the same time as any other.
+    const isPrevious = timingSafeEqual(candidate, entry.previousDigest ?? EMPTY_DIGEST);
+    if (isCurrent) return 'current';
+    if (isPrevious && entry.previousDigest && this.#clock() < entry.previousUntil) return 'previous';
+    return null;
+  }
+
+  /** The keys in force by fingerprint, with the previous key's window as of now. */
+  describe(): KeyDescription | undefined {
+    const entry = this.#entry;
+    if (!entry) return undefined;
+    const { previous } = entry.description;
+    if (!previous) return entry.description;
+    const until = new Date(entry.previousUntil);
+    return { ...entry.description, previous: { ...previous, until, active: this.#clock() < entry.previousUntil } };
+  }
+}
+
+function digest(key: string): Buffer {
+  return createHash('sha256').update(key).digest();
+}

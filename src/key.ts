@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { KeyFileError } from './errors.js';
+
+/** Prefix of generated keys, so secret scanners can recognise a leaked one. */
+export const KEY_PREFIX = 'qwk_';
+/** Largest key file accepted; anything bigger is not a key. */
+export const MAX_KEY_FILE_BYTES = 4096;
+/** Longest key accepted, in characters. */
+export const MAX_KEY_LENGTH = 1024;
+/** Keys shorter than this load, but a warning says they are weak. */
+export const WEAK_KEY_LENGTH = 16;
+
+// Visible ASCII only: a key must survive being sent as an HTTP header value.
+const KEY_PATTERN = /^[\x21-\x7e]+$/;
+
+/** A new key: prefix + 256 bits from the OS's secure random source, base64url. */
+export function generateKey(random: (size: number) => Buffer = randomBytes): string {
+  return KEY_PREFIX + random(32).toString('base64url');
+}
+
+/** Decodes key-file bytes as people write them: UTF-8 (BOM or not), UTF-16 LE/BE with BOM. */
+export function decodeKeyFile(bytes: Buffer): string {
+  if (bytes.length > MAX_KEY_FILE_BYTES) {
+    throw new KeyFileError('KEY_TOO_LARGE', `key file is ${bytes.length} bytes; at most ${MAX_KEY_FILE_BYTES} are accepted`);
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return decodeStrict('utf-16le', bytes.subarray(2));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decodeStrict('utf-16le', swapBytes(bytes.subarray(2)));
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return decodeStrict('utf-8', bytes.subarray(3));
+  return decodeStrict('utf-8', bytes);
+}
+
+/** Validates decoded key-file text and returns the key it holds. */
+export function parseKey(text: string): string {
+  // Trailing newlines (LF or CRLF) and surrounding blanks are how editors and `echo` save a line.
+  const key = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+  if (key.length === 0) throw new KeyFileError('KEY_EMPTY', 'key file is empty');
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new KeyFileError('KEY_TOO_LARGE', `key is ${key.length} characters; at most ${MAX_KEY_LENGTH} are accepted`);
+  }
+  if (!KEY_PATTERN.test(key)) {
+    throw new KeyFileError('KEY_INVALID_CHARS', 'key contains whitespace, control or non-ASCII characters');
+  }
+  return key;
+}
+
+/** Reads a key from raw key-file bytes, or throws a typed KeyFileError. */
+export function keyFromBytes(bytes: Buffer): string {
+  return parseKey(decodeKeyFile(bytes));
+}
+
+/** A short, non-reversible name for a key, safe to log: `sha256:` + 12 hex digits. */
+export function fingerprint(key: string): string {
+  return 'sha256:' + createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+/** The masked form used in the history view: first and last 6 characters. */
+export function maskKey(key: string): string {
+  if (key.length <= 12) return '*'.repeat(key.length);
+  return `${key.slice(0, 6)}...${key.slice(-6)}`;
+}
+
+function decodeStrict(encoding: 'utf-8' | 'utf-16le', bytes: Buffer): string {
+  if (encoding === 'utf-16le' && bytes.length % 2 !== 0) {
+    throw new KeyFileError('KEY_BAD_ENCODING', 'key file is UTF-16 with an odd number of bytes');
+  }
+  try {
+    return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (err) {
+    throw new KeyFileError('KEY_BAD_ENCODING', `key file is not valid ${encoding.toUpperCase()}`, { cause: err });
+  }
+}
+
+function swapBytes(bytes: Buffer): Buffer {
+  const copy = Buffer.from(bytes);
+  return copy.swap16();
+}
