@@ -144,14 +144,14 @@ export class KeyReloader {
     const reason = err instanceof KeyFileError ? err.code : isErrnoCode(err) ? err.code! : 'KEY_UNREADABLE';
     const held = this.#held?.current;
     // An empty file is usually a write in progress (truncate, then write): look once more soon,
-    // and call it an error only if it is still empty then.
-    const inProgress = reason === 'KEY_EMPTY' && trigger !== 'retry';
-    if (inProgress) {
+    // and, while a good key is in force, call it an error only if it is still empty then.
+    const mayBeWriting = reason === 'KEY_EMPTY' && trigger !== 'retry';
+    if (mayBeWriting) {
       clearTimeout(this.#retry);
       this.#retry = setTimeout(() => void this.reload('retry'), this.#o.retryMs ?? 50).unref();
     }
     // Logged at error once per streak: a missing file is re-checked every backstop period.
-    const level = inProgress || this.#reported === reason ? 'debug' : 'error';
+    const level = (mayBeWriting && held) || this.#reported === reason ? 'debug' : 'error';
     if (level === 'error') this.#reported = reason;
     this.#o.logger.log(level, 'key file rejected; keeping the last good key', {
       reason, trigger, keyFile: this.#o.keyFile, fingerprint: held && fingerprint(held.key),
