@@ -41,7 +41,7 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
 }
 
 /** Waits until `cond` holds, polling every `stepMs`; returns the elapsed ms, throws at the deadline. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 1000, stepMs = 2): Promise<number> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 1000, stepMs = 1): Promise<number> {
   const start = performance.now();
   for (;;) {
     if (await cond()) return performance.now() - start;
