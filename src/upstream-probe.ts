@@ -31,6 +31,7 @@ export async function probeUpstream(url: URL, timeoutMs: number, dispatcher?: Di
       ...(dispatcher ? { dispatcher } : {}),
     });
     const latencyMs = Math.round(performance.now() - started);
+    body.on('error', () => {}); // destroying an unread body emits an abort error nobody needs
     body.destroy();
     return { reachable: true, latencyMs, status: statusCode };
   } catch (err) {

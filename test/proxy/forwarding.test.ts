@@ -181,6 +181,20 @@ describe('proxy: forwarding to a real upstream', function () {
     }
   });
 
+  it('answers HEAD with the upstream headers and no body', async () => {
+    const proxy = await startProxy({ upstream: upstream.url });
+    try {
+      const res = await request(`${proxy.url}/api/v1/big?mb=2`, { method: 'HEAD', dispatcher: client });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-length'], String(2 * MiB));
+      assert.equal((await res.body.arrayBuffer()).byteLength, 0);
+      const after = await request(`${proxy.url}/api/v1/status/204`, { dispatcher: client });
+      assert.equal(after.statusCode, 204);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('passes upstream statuses and headers through', async () => {
     const proxy = await startProxy({ upstream: upstream.url });
     try {
