@@ -3,9 +3,9 @@ import type { SectionResult } from './section.js';
 
 /** Renders all sections as one plain-text table (also valid Markdown), with the machine on top. */
 export function renderTable(machine: Machine, sections: readonly SectionResult[]): string {
-  const rows: string[][] = [['#', 'Measure', 'Value', 'Goal', 'Met']];
-  sections.forEach((s, i) => {
-    const n = String(i + 1);
+  const rows: string[][] = [['Section', 'Measure', 'Value', 'Goal', 'Met']];
+  sections.forEach((s) => {
+    const n = s.id;
     if (s.skipped !== undefined) {
       rows.push([n, `${s.title}`, `skipped: ${s.skipped}`, '', '']);
       return;

@@ -21,10 +21,9 @@ export const startup: Section = {
           { name: `daemon spawn -> /readyz 200 (median of ${runs})`, value: round(daemon.readyMs, 1), unit: 'ms' },
           { name: 'daemon spawn -> "listening" line', value: round(daemon.listeningMs, 1), unit: 'ms' },
           { name: 'daemon idle RSS', value: mib(daemon.rss), unit: 'MiB' },
-          { name: 'bare Koa (via tsx) spawn -> listening', value: round(koa.listeningMs, 1), unit: 'ms' },
+          { name: 'bare Koa spawn -> listening', value: round(koa.listeningMs, 1), unit: 'ms' },
           { name: 'bare Koa idle RSS', value: mib(koa.rss), unit: 'MiB' },
         ],
-        notes: ['bare Koa is started through tsx (TypeScript loader), which adds to its start-up time and RSS.'],
         details: { daemon, koa },
       };
     } finally {
