@@ -1,5 +1,6 @@
 // `npm run bench`: runs every section once, prints one table and writes bench/results/latest.json.
-// Flags: --quick (short rounds, for a smoke run), --only id,id (a subset). Either writes partial.json instead.
+// Flags: --quick (short rounds, for a smoke run), --only id,id (a subset), --profile (CPU profile of the daemon
+// during `throughput`, into bench/results/profiles/). Any of them writes partial.json instead.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,7 +18,7 @@ import { workers } from './sections/workers.js';
 
 const SECTIONS: Section[] = [throughput, reload, rotationLoad, storm, startup, proxy, workers];
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } } });
 const only = values.only?.split(',').map((s) => s.trim());
 const unknown = only?.filter((id) => !SECTIONS.some((s) => s.id === id)) ?? [];
 if (unknown.length) {
@@ -27,6 +28,8 @@ if (unknown.length) {
 const settings: BenchSettings = values.quick
   ? { quick: true, rounds: 2, roundSeconds: 2, warmupSeconds: 1, connections: 32, log }
   : { quick: false, rounds: 5, roundSeconds: 5, warmupSeconds: 3, connections: 32, log };
+
+if (values.profile) settings.profileDir = join(ROOT, 'bench', 'results', 'profiles');
 
 function log(message: string): void {
   process.stderr.write(message + '\n');
@@ -50,7 +53,7 @@ for (const section of SECTIONS.filter((s) => !only || only.includes(s.id))) {
 
 const table = renderTable(machine, results);
 process.stdout.write(table + '\n');
-const partial = values.quick || only !== undefined;
+const partial = values.quick || values.profile || only !== undefined;
 const file = join(ROOT, 'bench', 'results', partial ? 'partial.json' : 'latest.json');
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
 await writeFile(file, JSON.stringify({ startedAt: startedAt.toISOString(), settings: { ...settings, log: undefined }, machine, sections: results, table }, null, 2) + '\n');

@@ -19,6 +19,8 @@ export interface BenchSettings {
   roundSeconds: number;
   warmupSeconds: number;
   connections: number;
+  /** When set, the throughput section runs the daemon with `--cpu-prof` into this directory. */
+  profileDir?: string;
   log: (message: string) => void;
 }
 

@@ -19,7 +19,7 @@ export const throughput: Section = {
     try {
       const targets: Target[] = [];
       try {
-        const daemon = await startDaemon(keys.keyFile);
+        const daemon = await startDaemon(keys.keyFile, [], settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : []);
         servers.push(daemon);
         targets.push({ name: 'daemon', url: daemon.url + PATH, headers: { 'x-api-key': keys.key } });
       } catch (err) {
