@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import type { Instance, Result } from 'autocannon';
+import { CLI_JS, SkipError, makeKeyDir, startDaemon } from '../lib/daemon.js';
+import { summarise } from '../lib/load.js';
+import type { Section } from '../lib/section.js';
+
+const run = promisify(execFile);
+const ROTATIONS = 20;
+const CLIENTS = 16;
+const SWITCH_AFTER_MS = 50;
+const GAP_MS = 400;
+
+/** Section 3: 16 keep-alive clients under load while the real CLI rotates the key 20 times (server grace 30 s). */
+export const rotationLoad: Section = {
+  id: 'rotation-load',
+  title: `Failed requests while keys rotate under load (${CLIENTS} keep-alive clients, ${ROTATIONS} CLI rotations, --grace 30s)`,
+  async run(settings) {
+    if (!existsSync(CLI_JS)) throw new SkipError('dist/cli.js not built yet (the CLI is not on this branch)');
+    const keys = await makeKeyDir();
+    const daemon = await startDaemon(keys.keyFile, ['--grace', '30s']).catch(async (err: unknown) => { await keys.cleanup(); throw err; });
+    let current = keys.key;
+    let instance: Instance | undefined;
+    try {
+      let done!: (err: Error | null, r: Result) => void;
+      const finished = new Promise<Result>((resolve, reject) => { done = (err, r) => (err ? reject(err) : resolve(r)); });
+      finished.catch(() => undefined);
+      instance = autocannon({
+        url: daemon.url,
+        connections: CLIENTS,
+        duration: 600,
+        requests: [{ method: 'GET', path: '/api/v1/health', setupRequest: (req) => ({ ...req, headers: { 'x-api-key': current } }) }],
+      }, (err, result) => done(err, result));
+      await sleep(500);
+      const cliMs: number[] = [];
+      for (let i = 0; i < ROTATIONS; i++) {
+        const t0 = performance.now();
+        const { stdout } = await run(process.execPath, [CLI_JS, 'rotate', '--key-file', keys.keyFile], { cwd: keys.dir });
+        cliMs.push(performance.now() - t0);
+        const next = stdout.trim();
+        if (!/^\S+$/.test(next)) throw new Error('rotate printed something other than one key');
+        // Clients learn the new key a little after the rotation, as real clients would.
+        setTimeout(() => { current = next; }, SWITCH_AFTER_MS);
+        await sleep(GAP_MS);
+      }
+      await sleep(500);
+      instance.stop();
+      instance = undefined;
+      const r = summarise(await finished);
+      settings.log(`  ${r.total} requests, CLI rotate took ${Math.round(cliMs.reduce((a, b) => a + b, 0) / cliMs.length)} ms on average`);
+      return {
+        metrics: [
+          { name: 'requests sent', value: r.total },
+          { name: 'non-2xx answers', value: r.non2xx, goal: '0', met: r.non2xx === 0 },
+          { name: 'connection errors/timeouts', value: r.errors, goal: '0', met: r.errors === 0 },
+          { name: 'req/s during rotations', value: Math.round(r.rps) },
+        ],
+        details: { ...r, cliMs },
+      };
+    } finally {
+      instance?.stop();
+      await daemon.stop();
+      await keys.cleanup();
+    }
+  },
+};
