@@ -39,6 +39,18 @@ describe('history', () => {
     expect(entries[2]!.time.getTime()).to.equal(at(5).getTime());
   });
 
+  it('counts lines with impossible dates or times as malformed instead of rolling them over', () => {
+    const { entries, malformed } = parseHistory([
+      '2024-02-30 10:00:00 | Generated | k1',
+      '2024-13-01 10:00:00 | Generated | k2',
+      '2024-01-01 24:00:00 | Generated | k3',
+      '2024-01-01 10:60:00 | Generated | k4',
+      '2024-02-29 23:59:59 | Generated | k5',
+    ].join('\n'));
+    expect(malformed).to.equal(4);
+    expect(entries.map((e) => e.key)).to.deep.equal(['k5']);
+  });
+
   it('reads a missing history as empty', async () => {
     const { dir, cleanup } = await tempDir();
     try {
