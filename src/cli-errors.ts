@@ -4,7 +4,7 @@ import { KeyFileError, isErrnoCode } from './errors.js';
 const ERRNO_WORDS: Record<string, string> = {
   EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system',
   ENOSPC: 'no space left on the device', ENOTDIR: 'a part of the path is not a directory',
-  EISDIR: 'it is a directory', EEXIST: 'something else is already there', ENOENT: 'no such file or directory',
+  EISDIR: 'it is a directory', EEXIST: 'a file of that name is in the way', ENOENT: 'no such file or directory',
 };
 
 /** Turns any failure of a command into one line for stderr; never includes key material. */
@@ -35,9 +35,15 @@ function describeKeyFileError(err: KeyFileError, keyFile: string): string {
   }
 }
 
+// What the failed system call was trying to do, in words.
+const SYSCALL_WORDS: Record<string, string> = {
+  mkdir: 'cannot create', open: 'cannot open', rename: 'cannot replace', write: 'cannot write', unlink: 'cannot remove',
+};
+
 function describeErrno(err: NodeJS.ErrnoException): string {
   const words = ERRNO_WORDS[err.code!] ?? err.message;
-  const where = err.path ? `${err.syscall ? `${err.syscall} ` : ''}${err.path}: ` : '';
+  const verb = (err.syscall && SYSCALL_WORDS[err.syscall]) ?? err.syscall;
+  const where = err.path ? `${verb ? `${verb} ` : ''}${err.path}: ` : '';
   return `${where}${words} (${err.code})`;
 }
 

@@ -76,7 +76,7 @@ export async function readHistory(path: string): Promise<{ entries: HistoryEntry
   try {
     return parseHistory(await readFile(path, 'utf8'));
   } catch (err) {
-    if (isErrnoCode(err, 'ENOENT')) return { entries: [], malformed: 0 };
+    if (isErrnoCode(err, 'ENOENT', 'ENOTDIR')) return { entries: [], malformed: 0 };
     throw err;
   }
 }

@@ -47,7 +47,7 @@ export async function rotateKeyFile(options: RotateOptions): Promise<{ key: stri
   const { keyFile } = options;
   return withKeyLock(keyFile, () => rotateLocked(options)).catch((err: unknown) => {
     // No directory, so no lock: the same as no key, which deserves the same hint.
-    if (err instanceof KeyFileError && err.code === 'LOCK_FAILED' && isErrnoCode(err.cause, 'ENOENT')) {
+    if (err instanceof KeyFileError && err.code === 'LOCK_FAILED' && isErrnoCode(err.cause, 'ENOENT', 'ENOTDIR')) {
       throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
     }
     throw err;

@@ -55,6 +55,8 @@ describe('history', () => {
     const { dir, cleanup } = await tempDir();
     try {
       expect(await readHistory(join(dir, 'none'))).to.deep.equal({ entries: [], malformed: 0 });
+      await writeFile(join(dir, 'file'), 'x');
+      expect(await readHistory(join(dir, 'file', 'h'))).to.deep.equal({ entries: [], malformed: 0 });
     } finally {
       await cleanup();
     }

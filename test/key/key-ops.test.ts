@@ -109,6 +109,11 @@ describe('key-ops', () => {
       expect(Date.now() - started).to.be.below(1000);
     });
 
+    it('says KEY_MISSING when a directory on the key file\'s path is a file', async () => {
+      await writeFile(join(dir, 'api'), 'a file\n');
+      expect(await rejectionCode(rotateKeyFile({ keyFile, clock }))).to.equal('KEY_MISSING');
+    });
+
     it('refuses an invalid key file with its own code, changing nothing', async () => {
       await mkdir(join(dir, 'api'));
       await writeFile(keyFile, 'two words\n');
