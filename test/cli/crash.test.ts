@@ -51,12 +51,14 @@ describe('manage-key killed at random moments (processes)', function () {
     const holder = startCli(['rotate'], { cwd: dir });
     while (!existsSync(lockPathFor(keyFile)) && !holder.exited()) await new Promise((resolve) => setImmediate(resolve));
     holder.kill('SIGKILL');
-    const held = await holder.done;
+    await holder.done;
+    const lockStayed = existsSync(lockPathFor(keyFile));
     const started = Date.now();
     await expectSound(at('lock holder'));
     await rotateToCompletion(at('lock holder'));
     const realRecoveryMs = Date.now() - started;
-    if (held.signal === 'SIGKILL') expect(realRecoveryMs).to.be.within(1000, 15_000);
+    // Taken over once stale (2 s after it was made), not at once and not after the full wait.
+    if (lockStayed) expect(realRecoveryMs).to.be.within(1000, 15_000);
 
     // The typical length of one run bounds the random kill moments.
     const times: number[] = [];
