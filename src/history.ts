@@ -61,6 +61,11 @@ export function parseHistory(text: string): { entries: HistoryEntry[]; malformed
     }
     const [, y, mo, d, h, mi, s, action, key] = m;
     const time = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+    // Date rolls impossible fields over (2024-02-30 becomes March 1st); such a line is not well formed.
+    if (time.getMonth() !== Number(mo) - 1 || time.getDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+      malformed++;
+      continue;
+    }
     entries.push({ time, action: action!, key: key! });
   }
   return { entries, malformed };
@@ -71,7 +76,7 @@ export async function readHistory(path: string): Promise<{ entries: HistoryEntry
   try {
     return parseHistory(await readFile(path, 'utf8'));
   } catch (err) {
-    if (isErrnoCode(err, 'ENOENT')) return { entries: [], malformed: 0 };
+    if (isErrnoCode(err, 'ENOENT', 'ENOTDIR')) return { entries: [], malformed: 0 };
     throw err;
   }
 }

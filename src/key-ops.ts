@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { KeyFileError } from './errors.js';
+import { KeyFileError, isErrnoCode } from './errors.js';
 import { generateKey } from './key.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { Action, GRACE_UNTIL, appendHistory, historyPathFor } from './history.js';
@@ -45,31 +45,40 @@ export async function generateKeyFile(options: KeyOpsOptions & { force?: boolean
 /** Replaces the current key: logs `Rotated (replaced)` and `Rotated (new)`, then swaps the file. */
 export async function rotateKeyFile(options: RotateOptions): Promise<{ key: string; previous: string }> {
   const { keyFile } = options;
-  return withKeyLock(keyFile, async () => {
-    let previous: string;
-    try {
-      previous = await readKeyFile(keyFile);
-    } catch (err) {
-      if (err instanceof KeyFileError && (err.code === 'KEY_MISSING' || err.code === 'KEY_EMPTY')) {
-        throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
-      }
-      throw err;
+  return withKeyLock(keyFile, () => rotateLocked(options)).catch((err: unknown) => {
+    // No directory, so no lock: the same as no key, which deserves the same hint.
+    if (err instanceof KeyFileError && err.code === 'LOCK_FAILED' && isErrnoCode(err.cause, 'ENOENT', 'ENOTDIR')) {
+      throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
     }
-    const key = generateKey(options.random);
-    const time = now(options);
-    const entries: HistoryEntry[] = [
-      { time, action: Action.replaced, key: previous },
-      { time, action: Action.rotatedNew, key },
-    ];
-    if (options.revoke) {
-      entries.push({ time, action: Action.revoked, key: previous });
-    } else if (options.graceMs !== undefined) {
-      const until = new Date(time.getTime() + options.graceMs);
-      entries.push({ time, action: GRACE_UNTIL + until.toISOString(), key: previous });
-    }
-    await commit(options, entries, key);
-    return { key, previous };
+    throw err;
   });
+}
+
+async function rotateLocked(options: RotateOptions): Promise<{ key: string; previous: string }> {
+  const { keyFile } = options;
+  let previous: string;
+  try {
+    previous = await readKeyFile(keyFile);
+  } catch (err) {
+    if (err instanceof KeyFileError && (err.code === 'KEY_MISSING' || err.code === 'KEY_EMPTY')) {
+      throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
+    }
+    throw err;
+  }
+  const key = generateKey(options.random);
+  const time = now(options);
+  const entries: HistoryEntry[] = [
+    { time, action: Action.replaced, key: previous },
+    { time, action: Action.rotatedNew, key },
+  ];
+  if (options.revoke) {
+    entries.push({ time, action: Action.revoked, key: previous });
+  } else if (options.graceMs !== undefined) {
+    const until = new Date(time.getTime() + options.graceMs);
+    entries.push({ time, action: GRACE_UNTIL + until.toISOString(), key: previous });
+  }
+  await commit(options, entries, key);
+  return { key, previous };
 }
 
 // Write-ahead: the history knows a key before the key file puts it in force.

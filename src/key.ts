@@ -24,7 +24,7 @@ export function decodeKeyFile(bytes: Buffer): string {
     throw new KeyFileError('KEY_TOO_LARGE', `key file is ${bytes.length} bytes; at most ${MAX_KEY_FILE_BYTES} are accepted`);
   }
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return decodeStrict('utf-16le', bytes.subarray(2));
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decodeStrict('utf-16le', swapBytes(bytes.subarray(2)));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return decodeStrict('utf-16be', bytes.subarray(2));
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return decodeStrict('utf-8', bytes.subarray(3));
   return decodeStrict('utf-8', bytes);
 }
@@ -59,12 +59,15 @@ export function maskKey(key: string): string {
   return `${key.slice(0, 6)}...${key.slice(-6)}`;
 }
 
-function decodeStrict(encoding: 'utf-8' | 'utf-16le', bytes: Buffer): string {
-  if (encoding === 'utf-16le' && bytes.length % 2 !== 0) {
+function decodeStrict(encoding: 'utf-8' | 'utf-16le' | 'utf-16be', bytes: Buffer): string {
+  // Checked before any byte swap: Buffer.swap16 throws a plain RangeError on odd lengths.
+  if (encoding !== 'utf-8' && bytes.length % 2 !== 0) {
     throw new KeyFileError('KEY_BAD_ENCODING', 'key file is UTF-16 with an odd number of bytes');
   }
   try {
-    return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(bytes);
+    // Node's TextDecoder has no UTF-16 BE, so big-endian text is swapped to little-endian first.
+    const input = encoding === 'utf-16be' ? swapBytes(bytes) : bytes;
+    return new TextDecoder(encoding === 'utf-16be' ? 'utf-16le' : encoding, { fatal: true, ignoreBOM: true }).decode(input);
   } catch (err) {
     throw new KeyFileError('KEY_BAD_ENCODING', `key file is not valid ${encoding.toUpperCase()}`, { cause: err });
   }

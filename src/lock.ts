@@ -1,38 +1,55 @@
 import lockfile from 'proper-lockfile';
-import { KeyFileError } from './errors.js';
+import { KeyFileError, isErrnoCode } from './errors.js';
 
 /** The lock directory that serialises writers of a key file and its history. */
 export function lockPathFor(keyFile: string): string {
   return `${keyFile}.lock`;
 }
 
+/** How long a writer waits for another one: long enough for a stale lock to expire and a queue to pass. */
+export const LOCK_WAIT_MS = 15_000;
+
 /**
  * Runs `fn` while holding the key file's lock. A lock left by a killed process goes stale
  * after 2 s (the lock library's minimum) and is taken over; a live holder refreshes it.
  */
 export async function withKeyLock<T>(keyFile: string, fn: () => Promise<T>): Promise<T> {
-  let release: () => Promise<void>;
   let compromised: Error | undefined;
-  try {
-    release = await lockfile.lock(keyFile, {
-      lockfilePath: lockPathFor(keyFile),
-      realpath: false,
-      stale: 2000,
-      update: 1000,
-      // Waits up to ~15 s in all: long enough for a stale lock to expire and a queue of writers to pass.
-      retries: { retries: 60, factor: 1.2, minTimeout: 10, maxTimeout: 400, randomize: true },
-      onCompromised: (err) => {
-        compromised = err;
-      },
-    });
-  } catch (err) {
-    throw new KeyFileError('LOCK_FAILED', `cannot lock ${keyFile}: ${(err as Error).message}`, { cause: err });
-  }
+  const release = await acquire(keyFile, (err) => {
+    compromised = err;
+  });
   try {
     const result = await fn();
     if (compromised) throw new KeyFileError('LOCK_FAILED', `lost the lock on ${keyFile}: ${compromised.message}`);
     return result;
   } finally {
     await release().catch(() => undefined);
+  }
+}
+
+// The library's own retries would also retry ENOENT/EACCES for ~20 s; only a held lock is worth waiting for.
+async function acquire(keyFile: string, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await lockfile.lock(keyFile, {
+        lockfilePath: lockPathFor(keyFile),
+        realpath: false,
+        stale: 2000,
+        update: 1000,
+        retries: 0,
+        onCompromised,
+      });
+    } catch (err) {
+      if (isErrnoCode(err, 'ELOCKED') && Date.now() < deadline) {
+        const backoff = Math.min(400, 10 * 1.2 ** attempt) * (1 + Math.random());
+        await new Promise((resolve) => setTimeout(resolve, Math.min(backoff, Math.max(0, deadline - Date.now()))));
+        continue;
+      }
+      const reason = isErrnoCode(err, 'ELOCKED')
+        ? `another run still holds ${lockPathFor(keyFile)} after ${LOCK_WAIT_MS / 1000} s`
+        : (err as Error).message;
+      throw new KeyFileError('LOCK_FAILED', `cannot lock ${keyFile}: ${reason}`, { cause: err });
+    }
   }
 }

@@ -1,0 +1,56 @@
+<#
+.SYNOPSIS
+  Manages the API key: a thin wrapper around the cross-platform manage-key CLI (node dist/cli.js).
+.DESCRIPTION
+  The same commands as scripts/manage-key. The key file defaults to api\.api_key relative to the
+  current directory (or $env:QWEN_API_KEY_FILE); its history is the key file's name + _history.
+  Exit codes: 0 success, 1 failure, 2 usage error.
+.EXAMPLE
+  .\api\manage-key.ps1 -Generate
+.EXAMPLE
+  .\api\manage-key.ps1 -Rotate -Grace 10m
+.EXAMPLE
+  $key = .\api\manage-key.ps1 -Show
+#>
+[CmdletBinding()]
+param(
+  [switch]$Generate,
+  [switch]$Show,
+  [switch]$Rotate,
+  [switch]$History,
+  [switch]$Status,
+  [switch]$Test,
+  [switch]$Force,
+  [switch]$Revoke,
+  [switch]$Json,
+  [switch]$Help,
+  [string]$Grace,
+  [string]$KeyFile,
+  [string]$Url
+)
+
+$repo = Split-Path -Parent $PSScriptRoot
+$cli = Join-Path (Join-Path $repo 'dist') 'cli.js'
+if (-not (Test-Path -LiteralPath $cli)) {
+  [Console]::Error.WriteLine("manage-key: $cli is missing; run 'npm ci' (or 'npm run build') in $repo")
+  exit 1
+}
+
+$cliArgs = @()
+foreach ($name in 'Generate', 'Show', 'Rotate', 'History', 'Status', 'Test') {
+  if ((Get-Variable -Name $name -ValueOnly).IsPresent) { $cliArgs += $name.ToLowerInvariant() }
+}
+if ($Force) { $cliArgs += '--force' }
+if ($Revoke) { $cliArgs += '--revoke' }
+if ($Json) { $cliArgs += '--json' }
+if ($Help) { $cliArgs += '--help' }
+if ($PSBoundParameters.ContainsKey('Grace')) { $cliArgs += '--grace', $Grace }
+if ($PSBoundParameters.ContainsKey('Url')) { $cliArgs += '--url', $Url }
+if ($PSBoundParameters.ContainsKey('KeyFile')) {
+  # Resolved against PowerShell's location, which is not always the process's working directory.
+  $cliArgs += '--key-file', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($KeyFile)
+}
+
+# PowerShell starts node in the current location, so the default api/.api_key is relative to it.
+& node $cli @cliArgs
+exit $LASTEXITCODE

@@ -1,0 +1,44 @@
+/** The full `manage-key --help` text. */
+export const HELP = `manage-key: create, show, rotate and check the API key of the Qwen API server.
+
+Usage: manage-key [COMMAND] [--key-file FILE] [options]
+
+Commands (PowerShell spellings -Generate, -Show, ... work too, in any case):
+  show                     Print the current key alone on stdout (the default command),
+                           so KEY=$(manage-key show) works.
+  generate [--force]       Create a key and log it "Generated"; prints it alone on stdout.
+                           Refuses when a key exists, unless --force.
+  rotate [--grace D | --revoke]
+                           Log the old key "Rotated (replaced)", save a new key, log it
+                           "Rotated (new)" and print it alone on stdout.
+                           --grace D   the old key stays valid for D after this rotation
+                                       (overrides the server's --grace for this rotation).
+                           --revoke    the old key ends at once (a leaked key), whatever
+                                       the server's grace.
+                           Without either, the server's own grace (QWEN_KEY_GRACE) applies.
+  history [--json]         The history with keys masked (abc123...xyz789); --json for scripts.
+  status [--grace D] [--json]
+                           From the files alone: which keys are valid now, until when, and
+                           how old the current key is. --grace (or QWEN_KEY_GRACE) is the
+                           server's default window, assumed when a rotation set none.
+  test [--url URL] [--grace D]
+                           Ask the running server (default http://127.0.0.1:8000) whether it
+                           accepts the current key on /api/v1/health, and inside a window the
+                           previous key too; a revoked previous key must be refused. Prints
+                           fingerprints only. Exit 0 only when every answer is as expected.
+
+Options:
+  --key-file FILE          The key file (PowerShell: -KeyFile). Default: $QWEN_API_KEY_FILE,
+                           else api/.api_key relative to the current directory. The history is
+                           FILE_history next to it (api/.api_key_history).
+  -h, --help               This help.
+
+Durations: 0, 90s, 10m, 24h, 90d.
+
+Files: the key file holds one key on one line; the history has one line per event,
+"YYYY-MM-DD HH:MM:SS | Action | Key" in local time, with the actions Generated,
+Rotated (replaced), Rotated (new), Revoked and "Grace until <UTC time>". Both are mode 0600.
+Running servers pick up a new key file by themselves; no restart is needed.
+
+Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.
+`;

@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatAge, formatKeyStatus, readKeyStatus } from '../../src/key-status.js';
+import { formatDuration } from '../../src/duration.js';
+import { formatEntry, formatStamp } from '../../src/history.js';
+import { fingerprint } from '../../src/key.js';
+import { tempDir } from '../key/helpers.js';
+
+const K1 = 'qwk_first-key-0000000000000000000000000000000';
+const K2 = 'qwk_second-key-111111111111111111111111111111';
+const T = new Date(2024, 5, 1, 12, 0, 0);
+const at = (s: number) => new Date(T.getTime() + s * 1000);
+const line = (s: number, action: string, key: string) => formatEntry({ time: at(s), action, key });
+
+describe('key-status', () => {
+  let dir: string;
+  let keyFile: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    keyFile = join(dir, '.api_key');
+  });
+  afterEach(() => cleanup());
+
+  async function files(key: string, lines: string[]): Promise<void> {
+    await writeFile(keyFile, key + '\n');
+    await writeFile(keyFile + '_history', lines.map((l) => l + '\n').join(''));
+  }
+  const rotation = [line(0, 'Generated', K1), line(100, 'Rotated (replaced)', K1), line(100, 'Rotated (new)', K2)];
+
+  it('dates the current key from the history and computes its age', async () => {
+    await files(K2, rotation);
+    const s = await readKeyStatus({ keyFile, now: at(3700), defaultGraceMs: 0 });
+    expect(s.current.since.getTime()).to.equal(at(100).getTime());
+    expect(s.current.sinceFrom).to.equal('history');
+    expect(s.historyAgrees).to.equal(true);
+    expect(s.previous).to.include({ origin: 'server-default', valid: false });
+  });
+
+  it('honours a rotation\'s own window over the assumed default', async () => {
+    await files(K2, [...rotation, line(100, `Grace until ${at(700).toISOString()}`, K1)]);
+    const inside = await readKeyStatus({ keyFile, now: at(699), defaultGraceMs: 0 });
+    expect(inside.previous).to.include({ origin: 'rotation', valid: true });
+    expect(inside.previous!.until.getTime()).to.equal(at(700).getTime());
+    const after = await readKeyStatus({ keyFile, now: at(700), defaultGraceMs: 86_400_000 });
+    expect(after.previous!.valid).to.equal(false);
+  });
+
+  it('assumes the server default window when the rotation set none', async () => {
+    await files(K2, rotation);
+    const s = await readKeyStatus({ keyFile, now: at(150), defaultGraceMs: 60_000 });
+    expect(s.previous).to.include({ origin: 'server-default', valid: true });
+    expect(s.previous!.until.getTime()).to.equal(at(160).getTime());
+  });
+
+  it('never counts a revoked previous key as valid', async () => {
+    await files(K2, [...rotation, line(100, 'Revoked', K1)]);
+    const s = await readKeyStatus({ keyFile, now: at(101), defaultGraceMs: 86_400_000 });
+    expect(s.previous).to.include({ origin: 'revoked', valid: false });
+  });
+
+  it('trusts the key file over a history that names another key, and dates it by the file', async () => {
+    // An interrupted rotation: the history logged K2, the key file still holds K1.
+    await files(K1, rotation);
+    await utimes(keyFile, at(5), at(5));
+    const s = await readKeyStatus({ keyFile, now: at(200), defaultGraceMs: 86_400_000 });
+    expect(s.current.key === K1).to.equal(true);
+    expect(s.historyAgrees).to.equal(false);
+    expect(s.current.sinceFrom).to.equal('file-mtime');
+    expect(s.previous).to.equal(undefined);
+    expect(formatKeyStatus(s, formatStamp, formatDuration)).to.include('Warning');
+  });
+
+  it('reads a key file with no history', async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(keyFile, K1);
+    const s = await readKeyStatus({ keyFile, now: T, defaultGraceMs: 0 });
+    expect(s.entries).to.equal(0);
+    expect(s.previous).to.equal(undefined);
+  });
+
+  it('tells people, by fingerprint only, what is valid and any assumption', async () => {
+    await files(K2, rotation);
+    const s = await readKeyStatus({ keyFile, now: at(130), defaultGraceMs: 60_000 });
+    const text = formatKeyStatus(s, formatStamp, formatDuration);
+    expect(text).to.include(`Current key:  ${fingerprint(K2)}, valid now; in force since ${formatStamp(at(100))} (30s old)`);
+    expect(text).to.include(`Previous key: ${fingerprint(K1)}, valid until ${formatStamp(at(160))} (30s left)`);
+    expect(text).to.include('assuming the server\'s default grace of 1m');
+    expect(text.includes(K1) || text.includes(K2)).to.equal(false);
+  });
+
+  it('formats ages in their two largest units', () => {
+    expect(formatAge(0)).to.equal('0s');
+    expect(formatAge(45_000)).to.equal('45s');
+    expect(formatAge(552_000)).to.equal('9m 12s');
+    expect(formatAge(3_600_000)).to.equal('1h');
+    expect(formatAge(273_600_000 + 61_000)).to.equal('3d 4h');
+  });
+});
