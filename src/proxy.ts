@@ -1,0 +1,114 @@
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type Koa from 'koa';
+import { Pool } from 'undici';
+import type { Logger } from 'winston';
+import { createBodyLimiter, declaredLengthExceeds } from './body-limit.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { resolveRequestId } from './request-id.js';
+import { classifyUpstreamError } from './upstream-error.js';
+
+export { probeUpstream, type UpstreamProbe } from './upstream-probe.js';
+
+/** How to reach the backend and how long and how much to accept. */
+export interface ForwarderOptions {
+  upstream: URL;
+  /** Upstream headers timeout and response-body idle timeout, in ms. */
+  timeoutMs: number;
+  /** Largest request body forwarded, in bytes; larger ones get 413. */
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** The forwarding middleware, plus a way to release its connection pool at shutdown. */
+export interface Forwarder extends Koa.Middleware {
+  /** Stops taking new requests and resolves once requests in flight have finished. */
+  close(): Promise<void>;
+  /** Aborts requests in flight and closes every upstream connection now. */
+  destroy(): Promise<void>;
+}
+
+// Dot segments would let an authenticated client climb out of /api/v1 on a backend that normalises.
+const DOT_SEGMENT = /(?:^|[/\\])(?:\.|%2e){1,2}(?:[/\\]|$)/i;
+
+/** Path and query to request upstream, or undefined when the target is unusable. */
+function targetOf(url: string): string | undefined {
+  let target = url;
+  if (!target.startsWith('/')) {
+    // absolute-form request line (GET http://host/path): keep only path and query
+    try { const parsed = new URL(target); target = parsed.pathname + parsed.search; } catch { return undefined; }
+  }
+  return DOT_SEGMENT.test(target.split('?', 1)[0]!) ? undefined : target;
+}
+
+/** The request body as a size-limited stream; the client's own stream is never destroyed, so a 413 can still be sent. */
+function limitedBody(req: IncomingMessage, limit: number): Readable | null {
+  const declared = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return null;
+  const limiter = createBodyLimiter(limit);
+  req.on('error', (err) => limiter.destroy(err));
+  limiter.on('error', () => req.unpipe(limiter));
+  return req.pipe(limiter);
+}
+
+/** Ends the exchange with a JSON `{detail}` answer. */
+function answer(ctx: Koa.Context, status: number, detail: string): void {
+  ctx.status = status;
+  ctx.body = { detail };
+}
+
+/** Koa middleware streaming the request to `options.upstream` and the answer back; errors answered as JSON. */
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const { upstream, timeoutMs, maxBodyBytes, logger } = options;
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new TypeError('upstream must be an http(s) URL');
+  if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
+  if (!(maxBodyBytes >= 0)) throw new RangeError('maxBodyBytes must be zero or more');
+  const pool = new Pool(upstream.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const prefix = upstream.pathname.replace(/\/+$/, '');
+
+  const forward = async (ctx: Koa.Context): Promise<void> => {
+    const requestId = resolveRequestId(ctx.state['requestId'], ctx.req.headers['x-request-id']);
+    ctx.state['requestId'] = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const target = targetOf(ctx.originalUrl);
+    if (target === undefined) return answer(ctx, 400, 'Invalid request path');
+    if (declaredLengthExceeds(ctx.req.headers['content-length'], maxBodyBytes)) {
+      ctx.set('Connection', 'close'); // don't read megabytes only to discard them
+      return answer(ctx, 413, 'Request body too large');
+    }
+    const controller = new AbortController();
+    const onClose = (): void => { if (!ctx.res.writableFinished) controller.abort(); };
+    ctx.res.once('close', onClose);
+    const log = { requestId, method: ctx.method, path: ctx.path };
+    try {
+      const headers = upstreamRequestHeaders({
+        headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress, protocol: ctx.protocol,
+        host: ctx.host, requestId, upstreamHost: upstream.host,
+      });
+      const res = await pool.request({
+        path: prefix + target, method: ctx.method as never, headers,
+        body: limitedBody(ctx.req, maxBodyBytes), signal: controller.signal,
+      });
+      // Koa pipes the body later; until then an error (client gone, idle timeout) needs a listener.
+      res.body.on('error', (err) => logger.warn('upstream response aborted', { ...log, code: classifyUpstreamError(err).code }));
+      ctx.status = res.statusCode;
+      for (const [name, value] of Object.entries(clientResponseHeaders(res.headers))) ctx.set(name, value);
+      ctx.set('X-Request-Id', requestId);
+      ctx.body = res.body;
+    } catch (err) {
+      if (controller.signal.aborted) {
+        logger.info('client closed request', log);
+        return;
+      }
+      const failure = classifyUpstreamError(err);
+      logger.warn('upstream request failed', { ...log, status: failure.status, code: failure.code });
+      if (failure.status === 413) ctx.set('Connection', 'close');
+      answer(ctx, failure.status, failure.detail);
+    }
+  };
+
+  return Object.assign(forward, {
+    close: () => pool.close(),
+    destroy: () => pool.destroy(),
+  });
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { clientResponseHeaders, upstreamRequestHeaders, withoutHopByHop } from '../../src/forward-headers.js';
+import { resolveRequestId } from '../../src/request-id.js';
+import { BodyTooLargeError, declaredLengthExceeds } from '../../src/body-limit.js';
+import { classifyUpstreamError } from '../../src/upstream-error.js';
+
+const base = { remoteAddress: '127.0.0.1', protocol: 'http', host: 'daemon:8000', requestId: 'r1', upstreamHost: 'backend:7860' };
+
+describe('forward-headers', () => {
+  it('removes fixed hop-by-hop headers and those named in Connection', () => {
+    const out = withoutHopByHop({
+      connection: 'close, X-Secret-Hop', 'x-secret-hop': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked',
+      upgrade: 'websocket', 'proxy-authenticate': 'Basic', trailer: 'x', te: 'trailers', 'x-kept': 'yes',
+    });
+    assert.deepEqual(out, { 'x-kept': 'yes' });
+  });
+
+  it('strips credentials, replaces Host and appends to X-Forwarded-For', () => {
+    const out = upstreamRequestHeaders({
+      ...base,
+      headers: { host: 'daemon:8000', 'x-api-key': 'k', authorization: 'Bearer k', 'x-forwarded-for': '10.0.0.1', expect: '100-continue' },
+    });
+    assert.deepEqual(out, {
+      host: 'backend:7860', 'x-forwarded-for': '10.0.0.1, 127.0.0.1', 'x-forwarded-proto': 'http',
+      'x-forwarded-host': 'daemon:8000', 'x-request-id': 'r1',
+    });
+  });
+
+  it('does not let the client choose X-Forwarded-Proto/Host or X-Request-Id', () => {
+    const out = upstreamRequestHeaders({
+      ...base, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil', 'x-request-id': 'spoofed' },
+    });
+    assert.equal(out['x-forwarded-proto'], 'http');
+    assert.equal(out['x-forwarded-host'], 'daemon:8000');
+    assert.equal(out['x-request-id'], 'r1');
+  });
+
+  it('keeps multi-valued response headers and takes the first of a duplicated Content-Type', () => {
+    const out = clientResponseHeaders({ 'set-cookie': ['a=1', 'b=2'], 'content-type': ['image/png', 'text/plain'], connection: 'keep-alive' });
+    assert.deepEqual(out, { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'image/png' });
+  });
+});
+
+describe('request-id', () => {
+  it('prefers the app id, then a sane client id, then a generated one', () => {
+    assert.equal(resolveRequestId('app', 'client', () => 'gen'), 'app');
+    assert.equal(resolveRequestId(undefined, 'client-1', () => 'gen'), 'client-1');
+    assert.equal(resolveRequestId(undefined, 'has space', () => 'gen'), 'gen');
+    assert.equal(resolveRequestId(undefined, 'x'.repeat(129), () => 'gen'), 'gen');
+    assert.equal(resolveRequestId('', undefined, () => 'gen'), 'gen');
+  });
+});
+
+describe('body-limit and upstream-error', () => {
+  it('flags a declared Content-Length over the limit only', () => {
+    assert.equal(declaredLengthExceeds('1025', 1024), true);
+    assert.equal(declaredLengthExceeds('1024', 1024), false);
+    assert.equal(declaredLengthExceeds(undefined, 1024), false);
+  });
+
+  it('maps errors to 413, 504, 400 and 502', () => {
+    const coded = (code: string): Error => Object.assign(new Error('x'), { code });
+    assert.equal(classifyUpstreamError(new BodyTooLargeError(1)).status, 413);
+    assert.equal(classifyUpstreamError(coded('UND_ERR_HEADERS_TIMEOUT')).status, 504);
+    assert.equal(classifyUpstreamError(coded('UND_ERR_REQ_CONTENT_LENGTH_MISMATCH')).status, 400);
+    assert.equal(classifyUpstreamError(new Error('wrapped', { cause: coded('ECONNREFUSED') })).code, 'ECONNREFUSED');
+    assert.equal(classifyUpstreamError('not an error').status, 502);
+  });
+});

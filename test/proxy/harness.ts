@@ -1,0 +1,83 @@
+// Shared set-up for the forwarder tests: the echo upstream as a real process, and a minimal Koa
+// app in this process that mounts the forwarder, both on 127.0.0.1 port 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
+import Koa from 'koa';
+import winston from 'winston';
+import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/proxy.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/upstream.ts', import.meta.url));
+
+/** A running upstream fixture process. */
+export interface Upstream { url: URL; child: ChildProcess; stop(): Promise<void> }
+
+/** Starts test/fixtures/upstream.ts and resolves once it printed its port (10 s deadline). */
+export async function startUpstream(): Promise<Upstream> {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await once(child, 'exit'); }
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('upstream fixture did not start within 10 s')), 10_000);
+      let text = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        const line = /^(\{.*\})\n/m.exec(text);
+        if (line) { clearTimeout(timer); resolve((JSON.parse(line[1]!) as { port: number }).port); }
+      });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`upstream fixture exited (${code})`)); });
+    });
+    return { url: new URL(`http://127.0.0.1:${port}`), child, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A Koa app in front of an upstream, with the log lines it wrote. */
+export interface Proxy { url: string; forwarder: Forwarder; server: Server; logs: string[]; close(): Promise<void> }
+
+/** Mounts the forwarder (after an optional middleware standing in for the app's auth/request id) and listens. */
+export async function startProxy(options: Partial<ForwarderOptions> & { upstream: URL }, before?: Koa.Middleware): Promise<Proxy> {
+  const logs: string[] = [];
+  const sink = new PassThrough();
+  sink.on('data', (line: Buffer) => logs.push(line.toString()));
+  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+  const forwarder = createForwarder({ timeoutMs: 10_000, maxBodyBytes: 64 * 1024 * 1024, logger, ...options });
+  const app = new Koa();
+  app.silent = true;
+  if (before) app.use(before);
+  app.use(forwarder);
+  const server = createServer(app.callback());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const close = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await forwarder.destroy();
+  };
+  return { url: `http://127.0.0.1:${port}`, forwarder, server, logs, close };
+}
+
+/** Polls `check` every 20 ms until it returns a value other than undefined, failing after `ms`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** What the upstream fixture recorded about the request carrying X-Request-Id `id`, if anything. */
+export async function upstreamSaw(upstream: URL, id: string): Promise<{ state: string; received: number } | undefined> {
+  const res = await fetch(new URL(`/_requests/${encodeURIComponent(id)}`, upstream));
+  return res.status === 200 ? (await res.json() as { state: string; received: number }) : undefined;
+}
