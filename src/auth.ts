@@ -43,8 +43,12 @@ export function requireKey(options: AuthOptions): Middleware {
   };
 
   return function authenticate(ctx, next) {
-    const headers = ctx.req.headers;
-    const credential = readCredential(headers['x-api-key'], headers.authorization);
+    const { req } = ctx;
+    const apiKey = req.headers['x-api-key'];
+    // Node keeps only the first of repeated Authorization headers; look at all of them, but only when used.
+    const authorization = (apiKey === undefined || apiKey === '') && req.headers.authorization !== undefined
+      ? req.headersDistinct.authorization : undefined;
+    const credential = readCredential(apiKey, authorization);
     if (!credential.ok) {
       refuse(ctx, credential.problem === 'malformed' ? malformed : unauthorized, credential.problem);
       return Promise.resolve();

@@ -12,12 +12,14 @@ const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
 /**
  * Reads the presented key from `X-API-Key` (preferred) or `Authorization: Bearer` (scheme in any case).
  * A repeated X-API-Key reaches us joined with ", " and so is never equal to a key: it is passed on as is.
- * An Authorization header that is not `Bearer <token>` is malformed, never a crash.
+ * An Authorization header that is not `Bearer <token>` is malformed, never a crash; so is a repeated
+ * one (pass all its values: Node itself would keep only the first).
  */
 export function readCredential(apiKey: string | string[] | undefined, authorization: string | string[] | undefined): Credential {
   const direct = Array.isArray(apiKey) ? apiKey.join(', ') : apiKey;
   if (direct !== undefined && direct !== '') return { ok: true, key: direct };
-  const auth = Array.isArray(authorization) ? authorization.join(', ') : authorization;
+  if (Array.isArray(authorization) && authorization.length > 1) return MALFORMED;
+  const auth = Array.isArray(authorization) ? authorization[0] : authorization;
   if (auth === undefined || auth === '') return MISSING;
   const match = BEARER.exec(auth);
   return match ? { ok: true, key: match[1]! } : MALFORMED;

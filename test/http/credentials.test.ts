@@ -25,6 +25,11 @@ describe('readCredential', () => {
     expect(c.ok && c.key === 'abc, abc').to.equal(true);
   });
 
+  it('reports a repeated Authorization header as malformed', () => {
+    expect(readCredential(undefined, ['Bearer a', 'Bearer b'])).to.deep.equal({ ok: false, problem: 'malformed' });
+    expect(readCredential(undefined, ['Bearer a', 'Bearer a'])).to.deep.equal({ ok: false, problem: 'malformed' });
+  });
+
   it('reports no credential as missing', () => {
     expect(readCredential(undefined, undefined)).to.deep.equal({ ok: false, problem: 'missing' });
     expect(readCredential('', '')).to.deep.equal({ ok: false, problem: 'missing' });
