@@ -7,7 +7,7 @@ import type { ServerStatus } from './health.js';
 import { errorHandler } from './http-errors.js';
 import type { KeyStore } from './key-store.js';
 import type { Metrics } from './metrics.js';
-import { createRouter, fallback } from './routes.js';
+import { createRoutes } from './routes.js';
 import type { FailureThrottle } from './throttle.js';
 import { createUpstreamMonitor } from './upstream-monitor.js';
 import type { UpstreamMonitor } from './upstream-monitor.js';
@@ -51,8 +51,7 @@ export function createApp(options: AppOptions): Koa {
   app.on('error', (err: Error) => logger.error('unhandled request error', { error: err.stack ?? String(err) }));
   app.use(frame(metrics, logger));
   app.use(errorHandler(logger));
-  app.use(createRouter(routeOptions).routes());
-  app.use(fallback(routeOptions));
+  app.use(createRoutes(routeOptions));
   return app;
 }
 
@@ -83,6 +82,6 @@ function frame(metrics: Metrics, logger: Logger): Middleware {
 }
 
 function routeLabel(ctx: Context): string {
-  const route = (ctx.state.route as string | undefined) ?? (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
+  const route: unknown = ctx.state.route;
   return typeof route === 'string' ? route : 'other';
 }

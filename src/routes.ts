@@ -1,7 +1,7 @@
-import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
-import { healthBody, notReadyReason } from './health.js';
+import { createHealthCache } from './health.js';
 import type { ServerStatus } from './health.js';
+import { notReadyReason } from './health.js';
 import { sendError } from './http-errors.js';
 import type { KeyStore } from './key-store.js';
 import type { Metrics } from './metrics.js';
@@ -28,68 +28,67 @@ export interface RouteOptions {
 export const FORWARDED_ROUTE = '/api/v1/*';
 const LIVE = JSON.stringify({ status: 'ok' });
 const READY = JSON.stringify({ status: 'ready' });
+const ALLOW = { Allow: 'GET, HEAD' };
 
-/** The daemon's own routes: /livez and /readyz open, /api/v1/health and /metrics behind the key. */
-export function createRouter(options: RouteOptions): Router {
-  const { store, metrics, auth, status, upstream, clock } = options;
-  // Case-sensitive, so a path is either exactly one of ours or not ours at all.
-  const router = new Router({ sensitive: true, exclusive: true });
-  router.get('/livez', (ctx) => {
-    ctx.type = 'json';
-    ctx.body = LIVE;
-  });
-  router.get('/readyz', async (ctx) => {
-    const reason = notReadyReason(store.loaded, status(), options.readyRequiresUpstream ? await upstream.info() : undefined);
-    ctx.set('Cache-Control', 'no-store');
-    if (reason) return sendError(ctx, { status: 503, detail: reason });
-    ctx.type = 'json';
-    ctx.body = READY;
-  });
-  router.get('/api/v1/health', auth, async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = healthBody({
-      description: store.describe(),
-      now: clock(),
-      startedAt: options.startedAt,
-      version: options.version,
-      maxKeyAgeMs: options.maxKeyAgeMs,
-      status: status(),
-      upstream: await upstream.info(),
-    });
-  });
-  router.get('/metrics', auth, async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
-  });
-  return router;
-}
+type Handler = (ctx: Context) => unknown;
 
 /**
- * What happens to requests no route took: other /api/v1/... requests are authenticated and forwarded
- * (503 without an upstream), a known path with the wrong method is 405, anything else 404.
+ * The daemon's routes: four exact paths, GET/HEAD only, so a Map lookup is the whole router (measured
+ * several microseconds per request cheaper than a pattern router, on the route the benchmark hits).
+ * Everything under /api/v1/ that is not ours is authenticated and forwarded (503 without an upstream);
+ * a known path with another method is 405; anything else 404. Paths match exactly, case included.
  */
-export function fallback(options: Pick<RouteOptions, 'auth' | 'forward'>): Middleware {
-  const { auth, forward } = options;
-  const afterAuth = (ctx: Context, next: Next): unknown => {
-    if (methodNotAllowed(ctx)) return undefined;
+export function createRoutes(options: RouteOptions): Middleware {
+  const { store, metrics, auth, status, upstream, forward } = options;
+  const health = createHealthCache(options);
+  const withKey = (handler: Handler): Handler => (ctx) => auth(ctx, () => Promise.resolve(handler(ctx)));
+  const routes = new Map<string, Handler>([
+    ['/livez', (ctx) => {
+      ctx.type = 'json';
+      ctx.body = LIVE;
+    }],
+    ['/readyz', async (ctx) => {
+      const reason = notReadyReason(store.loaded, status(), options.readyRequiresUpstream ? await upstream.info() : undefined);
+      ctx.set('Cache-Control', 'no-store');
+      if (reason) return sendError(ctx, { status: 503, detail: reason });
+      ctx.type = 'json';
+      ctx.body = READY;
+    }],
+    ['/api/v1/health', withKey((ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'json';
+      const body = health.body();
+      if (typeof body === 'string') ctx.body = body;
+      else return body.then((text) => { ctx.body = text; });
+      return undefined;
+    })],
+    ['/metrics', withKey(async (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
+    })],
+  ]);
+  const forwarded = async (ctx: Context, next: Next): Promise<void> => {
     if (forward) return forward(ctx, next);
-    return sendError(ctx, { status: 503, detail: 'No upstream configured' });
+    sendError(ctx, { status: 503, detail: 'No upstream configured' });
   };
-  return async function fallbackRoute(ctx, next) {
-    if (ctx.path.startsWith('/api/v1/') || ctx.path === '/api/v1') {
-      ctx.state.route = FORWARDED_ROUTE;
-      await auth(ctx, () => Promise.resolve(afterAuth(ctx, next)));
-    } else if (!methodNotAllowed(ctx)) {
-      sendError(ctx, { status: 404, detail: 'Not found' });
-    }
-  };
-}
 
-function methodNotAllowed(ctx: Context): boolean {
-  const matched = (ctx as Context & { matched?: { methods: string[] }[] }).matched;
-  if (!matched || matched.length === 0) return false;
-  const allowed = new Set(matched.flatMap((layer) => layer.methods));
-  sendError(ctx, { status: 405, detail: 'Method not allowed', headers: { Allow: [...allowed].join(', ') } });
-  return true;
+  return function route(ctx, next) {
+    const path = ctx.path;
+    const handler = routes.get(path);
+    if (handler) {
+      ctx.state.route = path;
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') return Promise.resolve(handler(ctx));
+      // Unauthenticated callers learn nothing about methods on protected paths.
+      if (path !== '/livez' && path !== '/readyz') return auth(ctx, async () => sendError(ctx, { status: 405, detail: 'Method not allowed', headers: ALLOW }));
+      sendError(ctx, { status: 405, detail: 'Method not allowed', headers: ALLOW });
+      return Promise.resolve();
+    }
+    if (path.startsWith('/api/v1/') || path === '/api/v1') {
+      ctx.state.route = FORWARDED_ROUTE;
+      return auth(ctx, () => forwarded(ctx, next));
+    }
+    sendError(ctx, { status: 404, detail: 'Not found' });
+    return Promise.resolve();
+  };
 }

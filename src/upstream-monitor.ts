@@ -17,6 +17,8 @@ export interface UpstreamInfo extends Partial<ProbeResult> {
 export interface UpstreamMonitor {
   /** The latest known state; waits for a first probe only if there has never been one. */
   info(): Promise<UpstreamInfo>;
+  /** The latest known state without waiting (undefined before the first probe); refreshes it if stale. */
+  peek(): UpstreamInfo | undefined;
 }
 
 /** Options for createUpstreamMonitor. */
@@ -35,10 +37,12 @@ export function createUpstreamMonitor(options: UpstreamMonitorOptions): Upstream
   const clock = options.clock ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 2000;
   const maxAgeMs = options.maxAgeMs ?? 5000;
-  if (!url) return { info: async () => ({ configured: false }) };
+  // The same object each time while nothing changes, so callers can cache what they build from it.
+  const none: UpstreamInfo = { configured: false };
+  if (!url) return { info: () => Promise.resolve(none), peek: () => none };
   // Only the origin: a URL may carry credentials, which health must not show.
   const base: UpstreamInfo = { configured: true, url: url.origin };
-  if (!probe) return { info: async () => base };
+  if (!probe) return { info: () => Promise.resolve(base), peek: () => base };
 
   let latest: { info: UpstreamInfo; at: number } | undefined;
   let pending: Promise<UpstreamInfo> | undefined;
@@ -47,17 +51,21 @@ export function createUpstreamMonitor(options: UpstreamMonitorOptions): Upstream
       .catch((err: Error): ProbeResult => ({ reachable: false, error: err.message }))
       .then((result) => {
         const at = clock();
-        latest = { info: { ...base, ...result, checkedAt: new Date(at).toISOString() }, at };
+        latest = { info: { configured: true, url: url.origin, ...result, checkedAt: new Date(at).toISOString() }, at };
         return latest.info;
       })
       .finally(() => { pending = undefined; });
     return pending;
   };
+  const peek = (): UpstreamInfo | undefined => {
+    if (!latest || clock() - latest.at > maxAgeMs) void refresh();
+    return latest?.info;
+  };
   return {
-    info() {
-      if (!latest) return refresh();
-      if (clock() - latest.at > maxAgeMs) void refresh();
-      return Promise.resolve(latest.info);
+    info: () => {
+      const known = peek();
+      return known ? Promise.resolve(known) : refresh();
     },
+    peek,
   };
 }

@@ -72,6 +72,22 @@ describe('app: key check', () => {
 });
 
 describe('app: routes', () => {
+  it('health follows a key swap at once, though its text is cached per second', async () => {
+    const now = 5_000_000;
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: OLD_KEY, source: 'file' } });
+    const app = await startApp({ store, clock: () => now });
+    try {
+      const before = (await (await fetch(`${app.url}/api/v1/health`, withKey(OLD_KEY))).json()) as { key: { fingerprint: string } };
+      store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD_KEY, until: new Date(now + 1000) } });
+      const after = (await (await fetch(`${app.url}/api/v1/health`, withKey(KEY))).json()) as { key: { fingerprint: string }; previousKey: { fingerprint: string } };
+      expect(after.key.fingerprint).to.not.equal(before.key.fingerprint);
+      expect(after.previousKey.fingerprint).to.equal(before.key.fingerprint);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('/readyz is 503 JSON without a key and while shutting down', async () => {
     const app = await startApp({ noKey: true });
     try {
