@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import Koa from 'koa';
+import type { Context, Middleware } from 'koa';
+import type { Logger } from 'winston';
+import { requireKey } from './auth.js';
+import type { ServerStatus } from './health.js';
+import { errorHandler } from './http-errors.js';
+import type { KeyStore } from './key-store.js';
+import type { Metrics } from './metrics.js';
+import { createRoutes } from './routes.js';
+import type { FailureThrottle } from './throttle.js';
+import { createUpstreamMonitor } from './upstream-monitor.js';
+import type { UpstreamMonitor } from './upstream-monitor.js';
+
+/** Everything the HTTP app is made of; only store, metrics, logger and status are required. */
+export interface AppOptions {
+  store: KeyStore;
+  metrics: Metrics;
+  logger: Logger;
+  /** Asked on /readyz and /api/v1/health: is the server accepting, what did the last reload do. */
+  status: () => ServerStatus;
+  /** Handles authenticated /api/v1/... requests that are not the daemon's own (e.g. createForwarder). */
+  forward?: Middleware;
+  upstream?: UpstreamMonitor;
+  readyRequiresUpstream?: boolean;
+  /** Failed-auth throttle per client address; absent means none. */
+  throttle?: FailureThrottle;
+  maxKeyAgeMs?: number;
+  version?: string;
+  clock?: () => number;
+}
+
+// A client's request id is echoed (and logged) only if it is short and plain.
+const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** Builds the Koa app: request id, access log and metrics, JSON errors, the key check, routes, fallback. */
+export function createApp(options: AppOptions): Koa {
+  const { metrics, logger } = options;
+  const clock = options.clock ?? Date.now;
+  const auth = requireKey({ store: options.store, metrics, throttle: options.throttle });
+  const routeOptions = {
+    ...options,
+    auth,
+    clock,
+    upstream: options.upstream ?? createUpstreamMonitor({}),
+    version: options.version ?? '0.0.0',
+    startedAt: clock(),
+  };
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.on('error', (err: Error) => logger.error('unhandled request error', { error: err.stack ?? String(err) }));
+  app.use(frame(metrics, logger));
+  app.use(errorHandler(logger));
+  app.use(createRoutes(routeOptions));
+  return app;
+}
+
+/** Outermost middleware: request id, then after the answer the request count and (at `http` level) the access line. */
+function frame(metrics: Metrics, logger: Logger): Middleware {
+  // Checked once: the level is fixed for the process, and a disabled access log must cost nothing.
+  const accessLog = logger.isLevelEnabled('http');
+  return async function requestFrame(ctx, next) {
+    const given = ctx.req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.res.setHeader('X-Request-Id', requestId);
+    const start = accessLog ? performance.now() : 0;
+    try {
+      await next();
+    } finally {
+      const route = routeLabel(ctx);
+      metrics.request(route, ctx.status);
+      if (accessLog) {
+        // The path only: a query string is the one place a careless client might put a key.
+        logger.http('request', {
+          requestId, method: ctx.method, path: ctx.path, route, status: ctx.status,
+          ms: Math.round((performance.now() - start) * 100) / 100, client: ctx.req.socket.remoteAddress,
+        });
+      }
+    }
+  };
+}
+
+function routeLabel(ctx: Context): string {
+  const route: unknown = ctx.state.route;
+  return typeof route === 'string' ? route : 'other';
+}

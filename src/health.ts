@@ -1,0 +1,126 @@
+import { keyAgeMs } from './key-age.js';
+import type { KeyDescription } from './key-store.js';
+import type { KeyStore } from './key-store.js';
+import type { UpstreamInfo, UpstreamMonitor } from './upstream-monitor.js';
+
+/** The last key reload as health shows it (the reloader's ReloadEvent fits). */
+export interface ReloadSummary {
+  outcome: string;
+  trigger: string;
+  reason?: string;
+  fingerprint?: string;
+  at: Date;
+}
+
+/** What the running server says about itself, asked on every /readyz and /api/v1/health. */
+export interface ServerStatus {
+  /** False from the moment shutdown begins. */
+  accepting: boolean;
+  lastReload?: ReloadSummary;
+}
+
+/** Everything the health answer is made of. */
+export interface HealthInput {
+  description: KeyDescription | undefined;
+  now: number;
+  startedAt: number;
+  version: string;
+  maxKeyAgeMs?: number;
+  status: ServerStatus;
+  upstream: UpstreamInfo;
+}
+
+/** The `/api/v1/health` body: describes the keys by fingerprint only, never by value. */
+export function healthBody(input: HealthInput): Record<string, unknown> {
+  const { description: d, now, status } = input;
+  const body: Record<string, unknown> = {
+    status: 'ok',
+    version: input.version,
+    uptimeSeconds: Math.round((now - input.startedAt) / 1000),
+    accepting: status.accepting,
+  };
+  if (d) {
+    const ageMs = keyAgeMs(d, now);
+    body.key = {
+      source: d.source,
+      fingerprint: d.fingerprint,
+      loadedAt: d.loadedAt.toISOString(),
+      since: d.since?.toISOString(),
+      ageSeconds: Math.round(ageMs / 1000),
+      maxAgeSeconds: input.maxKeyAgeMs === undefined ? undefined : input.maxKeyAgeMs / 1000,
+      maxAgeExceeded: input.maxKeyAgeMs === undefined ? undefined : ageMs > input.maxKeyAgeMs,
+    };
+    if (d.previous) {
+      body.previousKey = { fingerprint: d.previous.fingerprint, until: d.previous.until.toISOString(), active: d.previous.active };
+    }
+  }
+  const reload = status.lastReload;
+  if (reload) {
+    body.lastReload = { outcome: reload.outcome, trigger: reload.trigger, reason: reload.reason, fingerprint: reload.fingerprint, at: reload.at.toISOString() };
+  }
+  body.upstream = input.upstream;
+  return body;
+}
+
+/** Why the server is not ready, or undefined when it is. */
+export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo): string | undefined {
+  if (!status.accepting) return 'Shutting down';
+  if (!loaded) return 'No valid API key loaded';
+  if (upstream && upstream.configured && upstream.reachable === false) return 'Upstream unreachable';
+  return undefined;
+}
+
+/** What createHealthCache needs. */
+export interface HealthCacheOptions {
+  store: KeyStore;
+  status: () => ServerStatus;
+  upstream: UpstreamMonitor;
+  version: string;
+  startedAt: number;
+  clock: () => number;
+  maxKeyAgeMs?: number;
+}
+
+/**
+ * The health answer as a JSON string, rebuilt only when something in it changed: the second (its
+ * times are whole seconds), the key set, the last reload, the upstream state or readiness.
+ */
+export function createHealthCache(options: HealthCacheOptions): { body(): string | Promise<string> } {
+  let text = '';
+  let second = -1;
+  let loadedAt: Date | undefined;
+  let previousUntil = 0;
+  let previousActive = false;
+  let reload: ReloadSummary | undefined;
+  let upstreamInfo: UpstreamInfo | undefined;
+  let accepting = true;
+  const build = (info: UpstreamInfo): string => {
+    const now = options.clock();
+    const status = options.status();
+    const d = options.store.describe();
+    const s = Math.floor(now / 1000);
+    // A swap always brings a new loadedAt; a window can only end or be cut short.
+    const until = d?.previous ? d.previous.until.getTime() : 0;
+    const active = d?.previous?.active === true;
+    if (s !== second || d?.loadedAt !== loadedAt || until !== previousUntil || active !== previousActive
+      || status.lastReload !== reload || info !== upstreamInfo || status.accepting !== accepting) {
+      text = JSON.stringify(healthBody({ description: d, now, startedAt: options.startedAt, version: options.version,
+        maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
+      second = s;
+      loadedAt = d?.loadedAt;
+      previousUntil = until;
+      previousActive = active;
+      reload = status.lastReload;
+      upstreamInfo = info;
+      accepting = status.accepting;
+    }
+    return text;
+  };
+  return {
+    // Synchronous once the upstream has been probed: no promise on the hot path.
+    body() {
+      const info = options.upstream.peek();
+      return info ? build(info) : options.upstream.info().then(build);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
+
+const load = (argv: string[], env: NodeJS.ProcessEnv = {}): Config => loadConfig(argv, env) as Config;
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = load([]);
+    expect(c).to.deep.include({ port: 8000, host: '127.0.0.1', keyFile: 'api/.api_key', graceMs: 0, logLevel: 'info', watchMode: 'events',
+      upstreamTimeoutMs: 600_000, maxBodyBytes: 100 * 1024 * 1024, drainTimeoutMs: 30_000, readyRequiresUpstream: false, workers: 1, development: false });
+    expect(c.upstream).to.equal(undefined);
+    expect(c.maxKeyAgeMs).to.equal(undefined);
+    expect(c.authFailLimit).to.deep.equal({ count: 30, periodMs: 60_000 });
+  });
+
+  it('takes flags over env over defaults', () => {
+    expect(load([], { PORT: '9000' }).port).to.equal(9000);
+    expect(load(['--port', '9001'], { PORT: '9000' }).port).to.equal(9001);
+    expect(load(['--grace=10m'], { QWEN_KEY_GRACE: '1h' }).graceMs).to.equal(600_000);
+    expect(load([], { QWEN_READY_REQUIRES_UPSTREAM: 'true' }).readyRequiresUpstream).to.equal(true);
+    expect(load(['--ready-requires-upstream']).readyRequiresUpstream).to.equal(true);
+    expect(load([], { QWEN_MAX_BODY: '512k' }).maxBodyBytes).to.equal(512 * 1024);
+    expect(load(['--workers', 'auto']).workers).to.equal('auto');
+    expect(load(['--max-key-age', '90d']).maxKeyAgeMs).to.equal(90 * 86_400_000);
+    expect(load([], { NODE_ENV: 'development', QWEN_API_KEY: 'k' })).to.deep.include({ development: true, apiKey: 'k' });
+    expect(load(['--auth-fail-limit', 'off']).authFailLimit).to.equal(undefined);
+  });
+
+  it('answers help', () => {
+    expect(loadConfig(['--help'], {})).to.equal('help');
+  });
+
+  it('rejects bad values with a ConfigError naming the flag and variable', () => {
+    for (const [argv, env] of [[['--port', '70000'], {}], [[], { PORT: '-1' }], [['--nope'], {}], [['positional'], {}],
+      [['--grace', '5'], {}], [['--upstream', 'not a url'], {}], [['--max-body', '0'], {}], [['--upstream-timeout', '0'], {}],
+      [[], { QWEN_READY_REQUIRES_UPSTREAM: 'maybe' }], [['--auth-fail-limit', '0/1m'], {}], [['--host', ' '], {}]] as const) {
+      expect(() => loadConfig([...argv], env), argv.join(' ') + JSON.stringify(env)).to.throw(ConfigError);
+    }
+    expect(() => loadConfig(['--port', 'x'], {})).to.throw(/--port \/ PORT/);
+  });
+});
