@@ -43,25 +43,19 @@ if (isClusterPrimary(config.workers)) {
 
 /** Runs the daemon in this process until SIGTERM/SIGINT; SIGHUP reloads the key. */
 async function serve(config: Config, logger: Logger, inWorker: boolean): Promise<void> {
-  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  let daemon: Daemon;
-  try {
-    daemon = await startDaemon(config, logger, version);
-  } catch (err) {
-    logger.error('cannot start', { error: (err as Error).message });
-    // A watch may already be running; exit once the log line is out.
-    logger.on('finish', () => process.exit(1));
-    logger.end();
-    setTimeout(() => process.exit(1), 1000).unref();
-    return new Promise(() => {}); // never resolves: the process exits
-  }
-
+  // Handlers go in before the daemon starts: a signal's default action would end the process, and
+  // the primary passes signals on to every worker, including one still starting after a restart.
+  let daemon: Daemon | undefined;
+  let reloadWhenStarted = false;
   process.on('SIGHUP', () => {
     logger.info('reload requested', { signal: 'SIGHUP' });
-    void daemon.reload('SIGHUP');
+    if (daemon) void daemon.reload('SIGHUP');
+    else reloadWhenStarted = true;
   });
   let signalled = 0;
   const stop = (signal: NodeJS.Signals): void => {
+    // Nothing is accepted before the daemon listens, so there is nothing to drain (exit code 1 if it failed).
+    if (!daemon) process.exit();
     if (++signalled > 1) {
       // A worker gets both the terminal's signal and the primary's forwarded copy: a repeat must not cut the drain.
       if (inWorker) return;
@@ -79,4 +73,18 @@ async function serve(config: Config, logger: Logger, inWorker: boolean): Promise
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  try {
+    daemon = await startDaemon(config, logger, version);
+  } catch (err) {
+    logger.error('cannot start', { error: (err as Error).message });
+    process.exitCode = 1;
+    // A watch may already be running; exit once the log line is out.
+    logger.on('finish', () => process.exit(1));
+    logger.end();
+    setTimeout(() => process.exit(1), 1000).unref();
+    return new Promise(() => {}); // never resolves: the process exits
+  }
+  if (reloadWhenStarted) void daemon.reload('SIGHUP');
 }
