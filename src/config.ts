@@ -3,6 +3,7 @@ import { parseDuration } from './duration.js';
 import { parseByteSize } from './byte-size.js';
 import { parseRate } from './rate.js';
 import type { Rate } from './rate.js';
+import { parseWorkers } from './workers.js';
 
 /** Log levels the server accepts (winston's npm levels). */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
@@ -24,7 +25,8 @@ export interface Config {
   maxBodyBytes: number;
   drainTimeoutMs: number;
   readyRequiresUpstream: boolean;
-  workers: number | 'auto';
+  /** Server processes; more than one runs a cluster primary that forks them (`auto` resolved to the core count). */
+  workers: number;
   /** Failed-auth throttling per client address; undefined means off. */
   authFailLimit?: Rate;
   /** `QWEN_API_KEY`, the fallback when there is no key file. */
@@ -76,7 +78,7 @@ export const USAGE = `Usage: qwen-key-daemon [options]
   --max-body SIZE                QWEN_MAX_BODY                 (100mb; bytes or k/m/g suffix)
   --drain-timeout DURATION       QWEN_DRAIN_TIMEOUT            (30s)
   --ready-requires-upstream      QWEN_READY_REQUIRES_UPSTREAM  (false)
-  --workers N|auto               QWEN_WORKERS                  (1)
+  --workers N|auto               QWEN_WORKERS                  (1; auto = one per core)
   --auth-fail-limit N/DURATION   QWEN_AUTH_FAIL_LIMIT          (30/1m; off = no throttling)
   --help
 
@@ -118,7 +120,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     maxBodyBytes: check('max-body', get('max-body'), parseByteSize),
     drainTimeoutMs: check('drain-timeout', get('drain-timeout'), parseDuration),
     readyRequiresUpstream: check('ready-requires-upstream', get('ready-requires-upstream'), parseBoolean),
-    workers: check('workers', get('workers'), parseWorkers),
+    workers: check('workers', get('workers'), (v) => parseWorkers(v)),
     authFailLimit: authFailLimit === 'off' ? undefined : check('auth-fail-limit', authFailLimit, parseRate),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
@@ -172,11 +174,4 @@ function parseBoolean(value: string): boolean {
   if (['true', '1', 'yes', 'on'].includes(normal)) return true;
   if (['false', '0', 'no', 'off'].includes(normal)) return false;
   throw new RangeError(`"${value}" is not true or false`);
-}
-
-function parseWorkers(value: string): number | 'auto' {
-  if (value === 'auto') return 'auto';
-  const count = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
-  if (!(count >= 1 && count <= 1024)) throw new RangeError(`"${value}" is not a worker count (1-1024 or auto)`);
-  return count;
 }

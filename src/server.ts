@@ -1,10 +1,19 @@
+import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
+import type { Logger } from 'winston';
 import { ConfigError, USAGE, loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { startDaemon } from './daemon.js';
+import type { Daemon } from './daemon.js';
 import { createLogger } from './logger.js';
+import { isClusterPrimary, runPrimary } from './workers.js';
 
-// Entry point: configuration, logger, daemon, signals. The only module here that touches `process`.
+// Entry point: configuration, logger, then either the cluster primary or the daemon, and signals.
+// The only module here that touches `process`.
+
+/** How much longer than a worker's own drain the primary waits before killing it. */
+const PRIMARY_DRAIN_MARGIN_MS = 5000;
+
 let config: Config | 'help';
 try {
   config = loadConfig(process.argv.slice(2), process.env);
@@ -19,38 +28,63 @@ if (config === 'help') {
 }
 
 const logger = createLogger({ level: config.logLevel, json: !process.stdout.isTTY });
-const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-if (config.workers !== 1) logger.warn('--workers other than 1 is not supported by this entry point; running one process', { workers: config.workers });
-
-let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
-try {
-  daemon = await startDaemon(config, logger, version);
-} catch (err) {
-  logger.error('cannot start', { error: (err as Error).message });
-  // A watch may already be running; exit once the log line is out.
-  logger.on('finish', () => process.exit(1));
-  logger.end();
-  setTimeout(() => process.exit(1), 1000).unref();
-  await new Promise(() => {}); // never resolves: nothing below runs
+if (isClusterPrimary(config.workers)) {
+  // The primary only supervises: it loads no key and watches nothing, so every worker stands on its own.
+  // Workers bound their own drain; the primary's deadline comes later and only catches a stuck one.
+  process.exitCode = await runPrimary({
+    workers: config.workers, logger, signals: process,
+    drainTimeoutMs: config.drainTimeoutMs + PRIMARY_DRAIN_MARGIN_MS,
+  });
+} else if (cluster.isWorker) {
+  await serve(config, logger.child({ pid: process.pid }), true);
+} else {
+  await serve(config, logger, false);
 }
-const running = daemon!;
 
-process.on('SIGHUP', () => {
-  logger.info('reload requested', { signal: 'SIGHUP' });
-  void running.reload('SIGHUP');
-});
-let signalled = 0;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
+/** Runs the daemon in this process until SIGTERM/SIGINT; SIGHUP reloads the key. */
+async function serve(config: Config, logger: Logger, inWorker: boolean): Promise<void> {
+  // Handlers go in before the daemon starts: a signal's default action would end the process, and
+  // the primary passes signals on to every worker, including one still starting after a restart.
+  let daemon: Daemon | undefined;
+  let reloadWhenStarted = false;
+  process.on('SIGHUP', () => {
+    logger.info('reload requested', { signal: 'SIGHUP' });
+    if (daemon) void daemon.reload('SIGHUP');
+    else reloadWhenStarted = true;
+  });
+  let signalled = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    // Nothing is accepted before the daemon listens, so there is nothing to drain (exit code 1 if it failed).
+    if (!daemon) process.exit();
     if (++signalled > 1) {
+      // A worker gets both the terminal's signal and the primary's forwarded copy: a repeat must not cut the drain.
+      if (inWorker) return;
       logger.warn('second signal; closing all connections now', { signal });
-      running.server.closeAllConnections();
+      daemon.server.closeAllConnections();
       return;
     }
-    void running.shutdown(signal).then(() => {
+    void daemon.shutdown(signal).then(() => {
+      // A worker's channel to the primary would keep it alive; everything else is closed, so leave now.
+      if (inWorker) process.exit(0);
       process.exitCode = 0;
       // Everything is closed, so the process ends by itself; this only catches a stray handle.
       setTimeout(() => process.exit(0), 2000).unref();
     });
-  });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  try {
+    daemon = await startDaemon(config, logger, version);
+  } catch (err) {
+    logger.error('cannot start', { error: (err as Error).message });
+    process.exitCode = 1;
+    // A watch may already be running; exit once the log line is out.
+    logger.on('finish', () => process.exit(1));
+    logger.end();
+    setTimeout(() => process.exit(1), 1000).unref();
+    return new Promise(() => {}); // never resolves: the process exits
+  }
+  if (reloadWhenStarted) void daemon.reload('SIGHUP');
 }

@@ -20,11 +20,15 @@ export interface PrimaryOptions {
   signals?: NodeJS.EventEmitter;
 }
 
-/** Parses `--workers`/`QWEN_WORKERS`: a whole number from 1, or `auto` for one per core. */
+/** Most workers accepted: a typo such as `--workers 80000` must not fork a process storm. */
+export const MAX_WORKERS = 1024;
+
+/** Parses `--workers`/`QWEN_WORKERS`: a whole number from 1 to MAX_WORKERS, or `auto` for one per core. */
 export function parseWorkers(text: string, cores: number = availableParallelism()): number {
   if (text.trim().toLowerCase() === 'auto') return cores;
-  if (!/^\s*\d+\s*$/.test(text) || Number(text) < 1) throw new RangeError(`--workers must be a whole number from 1, or "auto" (got "${text}")`);
-  return Number(text);
+  const count = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!(count >= 1 && count <= MAX_WORKERS)) throw new RangeError(`"${text}" is not a worker count (1-${MAX_WORKERS} or auto)`);
+  return count;
 }
 
 /** True when this process should fork workers instead of serving: more than one worker wanted and not a worker itself. */

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
 
@@ -21,7 +22,8 @@ describe('loadConfig', () => {
     expect(load([], { QWEN_READY_REQUIRES_UPSTREAM: 'true' }).readyRequiresUpstream).to.equal(true);
     expect(load(['--ready-requires-upstream']).readyRequiresUpstream).to.equal(true);
     expect(load([], { QWEN_MAX_BODY: '512k' }).maxBodyBytes).to.equal(512 * 1024);
-    expect(load(['--workers', 'auto']).workers).to.equal('auto');
+    expect(load(['--workers', 'auto']).workers).to.equal(availableParallelism());
+    expect(load([], { QWEN_WORKERS: '3' }).workers).to.equal(3);
     expect(load(['--max-key-age', '90d']).maxKeyAgeMs).to.equal(90 * 86_400_000);
     expect(load([], { NODE_ENV: 'development', QWEN_API_KEY: 'k' })).to.deep.include({ development: true, apiKey: 'k' });
     expect(load(['--auth-fail-limit', 'off']).authFailLimit).to.equal(undefined);

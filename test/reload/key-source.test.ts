@@ -88,6 +88,20 @@ describe('initial key source order', function () {
     expect(log.lines.length).to.equal(before);
   });
 
+  it('lets processes racing on a first run share one generated key (workers starting together)', async function () {
+    const others = [0, 1, 2].map(() => ({ store: new KeyStore(), log: captureLogger() }));
+    // All read "no key file" before any of them generates; the losers get KEY_EXISTS and must load the winner's key.
+    const sources = await Promise.all(others.map((o) =>
+      new KeyReloader({ keyFile, store: o.store, graceMs: 0, logger: o.log.logger }).initialise({ development: false })));
+    const key = await readKeyFile(keyFile);
+    secrets.push(key);
+    expect([...sources].sort()).to.deep.equal(['file', 'file', 'generated']);
+    for (const o of others) expect(o.store.verify(key)).to.equal('current');
+    const { entries } = await readHistory(historyPathFor(keyFile));
+    expect(entries.map((e) => e.action)).to.deep.equal([Action.generated]);
+    for (const o of others) expect(secrets.filter((k) => o.log.text().includes(k)).length).to.equal(0);
+  });
+
   for (const [name, content] of [
     ['inner whitespace', 'qwk_abc def\n'],
     ['empty', ''],

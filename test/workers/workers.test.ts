@@ -74,8 +74,8 @@ describe('workers: parseWorkers', () => {
     expect(parseWorkers('auto', 8)).to.equal(8);
     expect(parseWorkers('AUTO', 2)).to.equal(2);
   });
-  it('rejects zero, negatives, fractions and words', () => {
-    for (const bad of ['0', '-1', '1.5', 'two', '', '2x']) expect(() => parseWorkers(bad, 4), bad).to.throw(RangeError);
+  it('rejects zero, negatives, fractions, words and absurd counts', () => {
+    for (const bad of ['0', '-1', '1.5', 'two', '', '2x', '1025']) expect(() => parseWorkers(bad, 4), bad).to.throw(RangeError);
   });
 });
 
