@@ -58,7 +58,7 @@ const SETTINGS = {
   'drain-timeout': ['QWEN_DRAIN_TIMEOUT', '30s'],
   'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false'],
   workers: ['QWEN_WORKERS', '1'],
-  'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '30/1m'],
+  'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 type Name = keyof typeof SETTINGS;
@@ -79,7 +79,7 @@ export const USAGE = `Usage: qwen-key-daemon [options]
   --drain-timeout DURATION       QWEN_DRAIN_TIMEOUT            (30s)
   --ready-requires-upstream      QWEN_READY_REQUIRES_UPSTREAM  (false)
   --workers N|auto               QWEN_WORKERS                  (1; auto = one per core)
-  --auth-fail-limit N/DURATION   QWEN_AUTH_FAIL_LIMIT          (30/1m; off = no throttling)
+  --auth-fail-limit N/DURATION   QWEN_AUTH_FAIL_LIMIT          (300/1m; off = no throttling)
   --help
 
 Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key,
