@@ -16,7 +16,7 @@ export interface KeyWatcherOptions {
   pollMs?: number;
   /** Delay of the re-check after the last event of a burst. */
   settleMs?: number;
-  /** Told that the key may have changed; the trigger names why (`change:.api_key`, `settle`, `backstop`, `poll`). */
+  /** Told that the key may have changed; the trigger names why (`change:.api_key`, `settle`, `rewatch`, `backstop`, `poll`). */
   onChange: (trigger: string) => void;
   /** Told about watch errors; nothing is ever thrown out of the watcher. */
   onError?: (err: Error) => void;
@@ -66,6 +66,7 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
   };
   const timers: NodeJS.Timeout[] = [];
   let settle: NodeJS.Timeout | undefined;
+  let rewatchTimer: NodeJS.Timeout | undefined;
   const every = (ms: number, trigger: string) => {
     if (ms > 0) timers.push(setInterval(() => notify(trigger), ms).unref());
   };
@@ -78,44 +79,66 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
   }
 
   const { root, relevant } = watchedPaths(options.keyFile);
+  const dir = dirname(resolve(options.keyFile));
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
-  const watcher: FSWatcher = watch(root, {
-    // Lets chokidar descend only along the path to the key, so it holds a handful of watches.
-    ignored: (path: string) => !relevant.has(resolve(path)),
-    followSymlinks: false,
-    ignoreInitial: true,
-    persistent: true,
-  });
-  const seen = (trigger: string) => {
+  const seen = (trigger: string, path: string) => {
     notify(trigger);
     // chokidar drops a second change within ~50 ms and truncate-then-write reports only the
     // truncate: a re-check after the burst settles reads whatever was written last.
     clearTimeout(settle);
     settle = setTimeout(() => notify('settle'), settleMs).unref();
+    // After the key's directory is removed and re-created in quick succession, chokidar can keep a
+    // watch on the deleted directory (shared process-wide, so reused by a second watcher) and see
+    // nothing inside the new one. Once such a burst is over, drop the watch and start afresh.
+    if (resolve(path) === dir) {
+      clearTimeout(rewatchTimer);
+      rewatchTimer = setTimeout(() => void rewatch(), settleMs).unref();
+    }
   };
-  watcher.on('all', (event, path) => seen(`${event}:${basename(path)}`));
-  // The raw fs.watch events arrive before chokidar's own and are never throttled, so a second
-  // write right after a first is read at once instead of at the settle re-check.
-  watcher.on('raw', (event, name, details) => {
-    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-    if (!watched || !name) return;
-    const path = basename(watched) === name ? watched : join(watched, name);
-    if (relevant.has(resolve(path))) seen(`raw-${event}:${name}`);
-  });
-  watcher.on('error', onError);
-  await new Promise<void>((done) => watcher.once('ready', done));
+  const open = async (): Promise<FSWatcher> => {
+    const fresh = watch(root, {
+      // Lets chokidar descend only along the path to the key, so it holds a handful of watches.
+      ignored: (path: string) => !relevant.has(resolve(path)),
+      followSymlinks: false,
+      ignoreInitial: true,
+      persistent: true,
+    });
+    fresh.on('all', (event, path) => seen(`${event}:${basename(path)}`, path));
+    // The raw fs.watch events arrive before chokidar's own and are never throttled, so a second
+    // write right after a first is read at once instead of at the settle re-check.
+    fresh.on('raw', (event, name, details) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (!watched || !name) return;
+      const path = basename(watched) === name ? watched : join(watched, name);
+      if (relevant.has(resolve(path))) seen(`raw-${event}:${name}`, path);
+    });
+    fresh.on('error', onError);
+    await new Promise<void>((done) => fresh.once('ready', done));
+    return fresh;
+  };
+  let watcher = open();
+  // Closes before opening: a new watch opened first would share the stale one.
+  const rewatch = (): Promise<FSWatcher> => (watcher = watcher.then(async (stale) => {
+    await stale.close().catch(onError);
+    if (closed) return stale;
+    const fresh = await open();
+    notify('rewatch');
+    return fresh;
+  }));
+  await watcher;
   // No watch death was ever seen with an `error` event; a periodic check is the only proof of life.
   every(options.backstopMs ?? DEFAULT_BACKSTOP_MS, 'backstop');
 
   async function stop(): Promise<void> {
     closed = true;
     clearTimeout(settle);
+    clearTimeout(rewatchTimer);
     for (const timer of timers) clearInterval(timer);
   }
   return {
     close: async () => {
       await stop();
-      await watcher.close().catch(onError);
+      await (await watcher).close().catch(onError);
     },
   };
 }

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { tempDir } from '../helpers/server-process.js';
+import type { ServerProcess } from '../helpers/server-process.js';
+import { acceptedWithin, keyFrom, manageKey, startServer } from './harness.js';
+
+// `manage-key test --url` against the real server: the last step of a rotation, as an operator runs it.
+describe('integration: manage-key test against the real server', function () {
+  this.timeout(20_000);
+  let server: ServerProcess | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    await server?.stop();
+    for (const cleanup of cleanups) await cleanup();
+  });
+  const keyDir = async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    return { dir, keyFile: join(dir, 'api', '.api_key') };
+  };
+
+  it('exits 0 when the server accepts the key (and, inside a window, the previous one), 1 otherwise, with a clear line', async () => {
+    const ours = await keyDir();
+    const keys = [await keyFrom(['generate'], ours.dir)];
+    server = await startServer(ours.keyFile);
+    const test = async (cwd: string) => {
+      const done = await manageKey(['test', '--url', server!.url], cwd);
+      // Checked first, so that no later assertion message can print a key.
+      expect(keys.some((key) => (done.stdout + done.stderr).includes(key)), 'a full key in manage-key test output').to.equal(false);
+      return done;
+    };
+
+    const plain = await test(ours.dir);
+    expect(plain.code, plain.stderr).to.equal(0);
+    expect(plain.stdout).to.match(/^ok +current key sha256:[0-9a-f]{12}: accepted \(HTTP 200\)$/m);
+    expect(plain.stdout).to.include('answers as the key files say');
+
+    keys.push(await keyFrom(['rotate', '--grace', '1h'], ours.dir));
+    await acceptedWithin(server, keys[1]!, Date.now(), 2000);
+    const inWindow = await test(ours.dir);
+    expect(inWindow.code, inWindow.stderr).to.equal(0);
+    expect(inWindow.stdout).to.match(/^ok +current key .*accepted/m);
+    expect(inWindow.stdout).to.match(/^ok +previous key \(valid until [^)]+\) sha256:[0-9a-f]{12}: accepted/m);
+
+    keys.push(await keyFrom(['rotate', '--revoke'], ours.dir));
+    await acceptedWithin(server, keys[2]!, Date.now(), 2000);
+    const revoked = await test(ours.dir);
+    expect(revoked.code, revoked.stderr).to.equal(0);
+    expect(revoked.stdout).to.match(/^ok +previous key \(revoked\) sha256:[0-9a-f]{12}: rejected \(HTTP 401\)/m);
+
+    // Key files that are not the server's: the current key is refused.
+    const other = await keyDir();
+    keys.push(await keyFrom(['generate'], other.dir));
+    const stranger = await test(other.dir);
+    expect(stranger.code).to.equal(1);
+    expect(stranger.stdout).to.match(/^FAIL current key sha256:[0-9a-f]{12}: rejected \(HTTP 401; expected accepted\)$/m);
+    expect(stranger.stderr).to.match(/^manage-key: the server at http:\/\/127\.0\.0\.1:\d+\/ does not answer as the key files say: current key rejected\n$/);
+
+    // The server has gone away: nothing listens on its port any more.
+    await server.stop();
+    const gone = await test(ours.dir);
+    expect(gone.code).to.equal(1);
+    expect(gone.stderr).to.match(/^manage-key: cannot reach the server at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED\)\n$/);
+  });
+});
