@@ -143,9 +143,10 @@ export class KeyReloader {
   #reject(trigger: string, err: unknown): ReloadEvent {
     const reason = err instanceof KeyFileError ? err.code : isErrnoCode(err) ? err.code! : 'KEY_UNREADABLE';
     const held = this.#held?.current;
-    // An empty file is usually a write in progress (truncate, then write): look once more soon,
-    // and, while a good key is in force, call it an error only if it is still empty then.
-    const mayBeWriting = reason === 'KEY_EMPTY' && trigger !== 'retry';
+    // An empty or missing file is usually a replacement in progress (truncate then write, delete then
+    // re-create): look once more soon, and, while a good key is in force, call it an error only if it
+    // is still so then.
+    const mayBeWriting = (reason === 'KEY_EMPTY' || reason === 'KEY_MISSING') && trigger !== 'retry';
     if (mayBeWriting) {
       clearTimeout(this.#retry);
       this.#retry = setTimeout(() => void this.reload('retry'), this.#o.retryMs ?? 50).unref();

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       upstreamTimeoutMs: 600_000, maxBodyBytes: 100 * 1024 * 1024, drainTimeoutMs: 30_000, readyRequiresUpstream: false, workers: 1, development: false });
     expect(c.upstream).to.equal(undefined);
     expect(c.maxKeyAgeMs).to.equal(undefined);
-    expect(c.authFailLimit).to.deep.equal({ count: 30, periodMs: 60_000 });
+    expect(c.authFailLimit).to.deep.equal({ count: 300, periodMs: 60_000 });
   });
 
   it('takes flags over env over defaults', () => {

@@ -8,6 +8,7 @@ import { readKeyFile, writeKeyFile } from '../../src/key-file.js';
 import { KeyReloader } from '../../src/key-reloader.js';
 import type { ReloadEvent } from '../../src/key-reloader.js';
 import { DEVELOPMENT_KEY } from '../../src/key-source.js';
+import { waitFor } from './helpers.js';
 import { KeyStore } from '../../src/key-store.js';
 import { captureLogger, tempDir } from './helpers.js';
 
@@ -139,9 +140,11 @@ describe('initial key source order', function () {
     expect(store.verify(key)).to.equal('current');
     expect(store.verify(envKey)).to.equal(null);
     expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
-    // Reported once, not on every re-check.
+    // Reported once the short re-check finds it still missing, then not on every later re-check.
+    await waitFor(() => log.lines.some((l) => l.level === 'error'), 'the missing file reported');
     await reloader.reload('backstop');
     await reloader.reload('backstop');
+    await reloader.reload('retry');
     expect(log.lines.filter((l) => l.level === 'error').length).to.equal(1);
   });
 
