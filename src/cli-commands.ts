@@ -94,12 +94,16 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
   async history({ io, options, keyFile }) {
     const historyFile = historyPathFor(keyFile);
     const { entries, malformed } = await readHistory(historyFile);
-    // The key in force is the key file's; the history's rule is the fallback when the file is unusable.
-    const current = await readKeyFile(keyFile).catch(() => deriveState(entries).current?.key);
+    // The documented rule: the current active key is the latest Generated or Rotated (new) entry.
+    const current = deriveState(entries).current?.key;
     io.stdout(options.json
       ? `${JSON.stringify(historyJson(entries, current, historyFile), null, 2)}\n`
       : formatHistoryView(entries, current, historyFile));
     if (malformed > 0) io.stderr(`manage-key: note: skipped ${malformed} malformed line(s) in ${historyFile}\n`);
+    const inFile = await readKeyFile(keyFile).catch(() => undefined);
+    if (inFile !== undefined && inFile !== current) {
+      io.stderr(`manage-key: note: ${keyFile} holds a key the history does not name as current (${fingerprint(inFile)}); it was changed without manage-key\n`);
+    }
     return 0;
   },
 

@@ -95,6 +95,17 @@ describe('cli-commands', () => {
     }
   });
 
+  it('history names the latest Generated / Rotated (new) entry as current, and notes a key file changed by hand', async () => {
+    const generated = (await cli(dir, ['generate'])).stdout.trim();
+    await writeFile(join(dir, 'api', '.api_key'), 'hand-written-key-0123456789\n');
+    const r = await cli(dir, ['history']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.trimEnd().endsWith(`CURRENT ACTIVE KEY: ${generated.slice(0, 6)}...${generated.slice(-6)}`)).to.equal(true);
+    expect(r.stdout.includes('hand-w')).to.equal(false);
+    expect(r.stderr).to.match(/holds a key the history does not name as current \(sha256:[0-9a-f]{12}\)/);
+    expect(r.stderr.includes('hand-written')).to.equal(false);
+  });
+
   it('says there is no history when there is none', async () => {
     const r = await cli(dir, ['history']);
     expect(r.code).to.equal(0);
