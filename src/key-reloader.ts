@@ -1,6 +1,6 @@
 import type { Logger } from 'winston';
 import { KeyFileError, isErrnoCode } from './errors.js';
-import { fingerprint } from './key.js';
+import { WEAK_KEY_LENGTH, fingerprint } from './key.js';
 import { readKeyFile } from './key-file.js';
 import { historyPathFor } from './history.js';
 import { HistoryReader } from './history-reader.js';
@@ -111,6 +111,9 @@ export class KeyReloader {
     const event = this.#event('loaded', trigger, key, source);
     const previous = set.previous && { previous: fingerprint(set.previous.key), previousUntil: set.previous.until.toISOString() };
     this.#o.logger.info('key loaded', { fingerprint: event.fingerprint, source, trigger, ...previous });
+    if (key.length < WEAK_KEY_LENGTH && source !== 'development') {
+      this.#o.logger.warn(`key is shorter than ${WEAK_KEY_LENGTH} characters and easy to guess; rotate it with manage-key`, { fingerprint: event.fingerprint, source });
+    }
     return this.#emit(event);
   }
 
@@ -154,7 +157,8 @@ export class KeyReloader {
     // Logged at error once per streak: a missing file is re-checked every backstop period.
     const level = (mayBeWriting && held) || this.#reported === reason ? 'debug' : 'error';
     if (level === 'error') this.#reported = reason;
-    this.#o.logger.log(level, 'key file rejected; keeping the last good key', {
+    const message = held ? 'key file rejected; keeping the last good key' : 'key file rejected; not ready until it holds a valid key';
+    this.#o.logger.log(level, message, {
       reason, trigger, keyFile: this.#o.keyFile, fingerprint: held && fingerprint(held.key),
     });
     return this.#emit({ outcome: 'rejected', trigger, reason, source: held?.source, at: this.#now() });

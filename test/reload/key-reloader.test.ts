@@ -72,6 +72,24 @@ describe('key reloader', function () {
     expect(reloader.lastReload).to.equal(event);
   });
 
+  it('loads a short key but warns that it is weak, by fingerprint only', async function () {
+    const { store, log, reloader } = await start();
+    await writeKeyFile(keyFile, 'short-key');
+    expect((await reloader.reload('test')).outcome).to.equal('loaded');
+    expect(store.verify('short-key')).to.equal('current');
+    const warning = log.lines.find((l) => l.level === 'warn' && String(l.message).startsWith('key is shorter than 16'));
+    expect(warning, 'a weak-key warning').to.not.equal(undefined);
+    expect(log.text().includes('short-key')).to.equal(false);
+  });
+
+  it('says it is not ready, rather than keeping a key, when the key file is invalid at start', async function () {
+    await writeFile(keyFile, 'has inner space\n');
+    const log = captureLogger();
+    const reloader = new KeyReloader({ keyFile, store: new KeyStore(), graceMs: 0, logger: log.logger });
+    expect(await reloader.initialise({ development: false })).to.equal(undefined);
+    expect(log.lines.some((l) => l.level === 'error' && l.message === 'key file rejected; not ready until it holds a valid key')).to.equal(true);
+  });
+
   it('keeps unchanged re-reads silent', async function () {
     const { log, events, reloader } = await start();
     const lines = log.lines.length;
