@@ -85,6 +85,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
         await drainServer(server, { timeoutMs: config.drainTimeoutMs, logger });
         stopAgeWarnings?.();
         await Promise.allSettled([watcher.close(), forwarder ? forwarder.close() : undefined]);
+        reloader.close();
         logger.info('stopped', { reason });
       })();
       return stopping;
