@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RouterContext } from '@koa/router';
 import Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'winston';
@@ -7,7 +8,7 @@ import type { ServerStatus } from './health.js';
 import { errorHandler } from './http-errors.js';
 import type { KeyStore } from './key-store.js';
 import type { Metrics } from './metrics.js';
-import { createRoutes } from './routes.js';
+import { createRouter, fallback } from './routes.js';
 import type { FailureThrottle } from './throttle.js';
 import { createUpstreamMonitor } from './upstream-monitor.js';
 import type { UpstreamMonitor } from './upstream-monitor.js';
@@ -51,7 +52,8 @@ export function createApp(options: AppOptions): Koa {
   app.on('error', (err: Error) => logger.error('unhandled request error', { error: err.stack ?? String(err) }));
   app.use(frame(metrics, logger));
   app.use(errorHandler(logger));
-  app.use(createRoutes(routeOptions));
+  app.use(createRouter(routeOptions).routes());
+  app.use(fallback(routeOptions));
   return app;
 }
 
@@ -81,7 +83,8 @@ function frame(metrics: Metrics, logger: Logger): Middleware {
   };
 }
 
+// The matched route pattern, never the raw path: labels must stay a fixed set.
 function routeLabel(ctx: Context): string {
-  const route: unknown = ctx.state.route;
+  const route: unknown = ctx.state.route ?? (ctx as RouterContext)._matchedRoute;
   return typeof route === 'string' ? route : 'other';
 }
