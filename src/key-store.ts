@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { fingerprint } from './key.js';
 
 /** Where the key in force came from, strongest first. */
@@ -35,11 +35,15 @@ const EMPTY_DIGEST = Buffer.alloc(32);
 /**
  * Holds the valid keys as SHA-256 digests and answers "is this presented key valid now?".
  * Digests are made once per swap; a request hashes only what it presented, and both sides
- * being fixed-size digests, the comparison leaks neither content nor length.
+ * being fixed-size digests, the comparison leaks neither content nor length. The one-shot
+ * `crypto.hash` (its digest as a 'binary' string, one char per byte, copied into a reused buffer)
+ * costs about a fifth of `createHash().update().digest()`, which builds a stream object per call.
  */
 export class KeyStore {
   #entry: Entry | undefined;
   readonly #clock: () => number;
+  // The presented key's digest lands here: verify is synchronous, so one buffer per store serves every request.
+  readonly #candidate = Buffer.alloc(32);
 
   constructor(options: { clock?: () => number } = {}) {
     this.#clock = options.clock ?? Date.now;
@@ -77,7 +81,8 @@ export class KeyStore {
   verify(presented: string | undefined): Match {
     const entry = this.#entry;
     if (!entry || presented === undefined) return null;
-    const candidate = digest(presented);
+    const candidate = this.#candidate;
+    candidate.write(hash('sha256', presented, 'binary'), 0, 'latin1');
     const isCurrent = timingSafeEqual(candidate, entry.digest);
     // Always compare twice so a valid previous key costs the same time as any other.
     const isPrevious = timingSafeEqual(candidate, entry.previousDigest ?? EMPTY_DIGEST);
@@ -98,5 +103,5 @@ export class KeyStore {
 }
 
 function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  return Buffer.from(hash('sha256', key, 'binary'), 'latin1');
 }
