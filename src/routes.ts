@@ -31,6 +31,7 @@ export const FORWARDED_ROUTE = '/api/v1/*';
 const LIVE = JSON.stringify({ status: 'ok' });
 const READY = JSON.stringify({ status: 'ready' });
 const OPEN_PATHS = new Set(['/livez', '/readyz']);
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The daemon's own routes: /livez and /readyz open, /api/v1/health and /metrics behind the key.
@@ -54,8 +55,10 @@ export function createRouter(options: RouteOptions): Router {
     ctx.body = READY;
   });
   router.get('/api/v1/health', auth, (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'json';
+    // Constant headers straight onto the response: ctx.set and ctx.type build arrays and look up the
+    // MIME type on every call, which shows on the route the benchmark and monitoring hit most.
+    ctx.res.setHeader('Cache-Control', 'no-store');
+    ctx.res.setHeader('Content-Type', JSON_TYPE);
     const body = health.body();
     if (typeof body === 'string') ctx.body = body;
     // Only until the first upstream probe has answered; afterwards the body is ready at once.
