@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { RouterContext } from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import { withKey } from './auth.js';
+import type { KeyCheck } from './auth.js';
 import { createHealthCache } from './health.js';
 import type { ServerStatus } from './health.js';
 import { notReadyReason } from './health.js';
@@ -14,7 +16,7 @@ export interface RouteOptions {
   store: KeyStore;
   metrics: Metrics;
   /** The key check, applied to every route that needs a key. */
-  auth: Middleware;
+  checkKey: KeyCheck;
   status: () => ServerStatus;
   upstream: UpstreamMonitor;
   version: string;
@@ -38,11 +40,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * Case-sensitive, no trailing slash, so a path is either exactly one of ours or not ours at all.
  */
 export function createRouter(options: RouteOptions): Router {
-  const { store, metrics, auth, status, upstream } = options;
+  const { store, metrics, checkKey, status, upstream } = options;
   const health = createHealthCache(options);
-  // `trailing: false` is path-to-regexp's own spelling (the router passes `strict` on only without it);
-  // no route has parameters, so the per-request capture matching is skipped.
-  const router = new Router({ sensitive: true, trailing: false, ignoreCaptures: true });
+  // No route has parameters, so the per-request capture matching is skipped.
+  const router = new Router({ sensitive: true, strict: true, ignoreCaptures: true });
   router.get('/livez', (ctx) => {
     ctx.type = 'json';
     ctx.body = LIVE;
@@ -54,7 +55,7 @@ export function createRouter(options: RouteOptions): Router {
     ctx.type = 'json';
     ctx.body = READY;
   });
-  router.get('/api/v1/health', auth, (ctx) => {
+  router.get('/api/v1/health', withKey(checkKey, (ctx) => {
     // Constant headers straight onto the response: ctx.set and ctx.type build arrays and look up the
     // MIME type on every call, which shows on the route the benchmark and monitoring hit most.
     ctx.res.setHeader('Cache-Control', 'no-store');
@@ -64,12 +65,12 @@ export function createRouter(options: RouteOptions): Router {
     // Only until the first upstream probe has answered; afterwards the body is ready at once.
     else return body.then((text) => { ctx.body = text; });
     return undefined;
-  });
-  router.get('/metrics', auth, async (ctx) => {
+  }));
+  router.get('/metrics', withKey(checkKey, async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
-  });
+  }));
   return router;
 }
 
@@ -78,27 +79,25 @@ export function createRouter(options: RouteOptions): Router {
  * check on protected paths, so unauthenticated callers learn nothing about them); other /api/v1/...
  * requests are authenticated and forwarded (503 without an upstream); anything else is 404.
  */
-export function fallback(options: Pick<RouteOptions, 'auth' | 'forward'>): Middleware {
-  const { auth, forward } = options;
-  const methodNotAllowed = async (ctx: Context): Promise<void> => {
+export function fallback(options: Pick<RouteOptions, 'checkKey' | 'forward'>): Middleware {
+  const { checkKey, forward } = options;
+  const methodNotAllowed = (ctx: Context): void => {
     sendError(ctx, { status: 405, detail: 'Method not allowed', headers: { Allow: 'GET, HEAD' } });
   };
-  const forwarded: Middleware = (ctx, next) => {
-    if (forward) return forward(ctx, next);
-    sendError(ctx, { status: 503, detail: 'No upstream configured' });
-    return Promise.resolve();
-  };
-  return function fallbackRoute(ctx, next) {
+  return async function fallbackRoute(ctx, next) {
     const known = (ctx as RouterContext).matched?.[0]?.path;
     if (typeof known === 'string') {
       ctx.state.route = known;
-      return OPEN_PATHS.has(known) ? methodNotAllowed(ctx) : auth(ctx, () => methodNotAllowed(ctx));
+      if (OPEN_PATHS.has(known) || checkKey(ctx)) methodNotAllowed(ctx);
+      return;
     }
     if (ctx.path.startsWith('/api/v1/') || ctx.path === '/api/v1') {
       ctx.state.route = FORWARDED_ROUTE;
-      return auth(ctx, () => forwarded(ctx, next));
+      if (!checkKey(ctx)) return;
+      if (forward) return forward(ctx, next);
+      sendError(ctx, { status: 503, detail: 'No upstream configured' });
+      return;
     }
     sendError(ctx, { status: 404, detail: 'Not found' });
-    return Promise.resolve();
   };
 }
