@@ -199,6 +199,24 @@ describe('app: routes', () => {
     }
   });
 
+  it('makes request ids only where they are recorded: access lines, failures; echoes a client\'s always', async () => {
+    const quiet = await startApp({ level: 'info', forward: async () => { throw new Error('boom'); } });
+    const logged = await startApp({ level: 'http' });
+    try {
+      expect((await fetch(`${quiet.url}/api/v1/health`, withKey(KEY))).headers.get('x-request-id')).to.equal(null);
+      const echoed = await fetch(`${quiet.url}/api/v1/health`, { headers: { 'X-API-Key': KEY, 'X-Request-Id': 'abc-1' } });
+      expect(echoed.headers.get('x-request-id')).to.equal('abc-1');
+      const failed = await fetch(`${quiet.url}/api/v1/x`, withKey(KEY));
+      expect(failed.status).to.equal(500);
+      const id = failed.headers.get('x-request-id');
+      expect(id).to.match(/^[0-9a-f-]{36}$/);
+      expect(quiet.logs.some((l) => l.message === 'request failed' && l.requestId === id)).to.equal(true);
+      expect((await fetch(`${logged.url}/livez`)).headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    } finally {
+      await Promise.all([quiet.close(), logged.close()]);
+    }
+  });
+
   it('writes no access line at the default info level', async () => {
     const app = await startApp({ level: 'info' });
     try {
