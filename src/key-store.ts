@@ -44,6 +44,7 @@ export class KeyStore {
   readonly #clock: () => number;
   // The presented key's digest lands here: verify is synchronous, so one buffer per store serves every request.
   readonly #candidate = Buffer.alloc(32);
+  #version = 0;
 
   constructor(options: { clock?: () => number } = {}) {
     this.#clock = options.clock ?? Date.now;
@@ -53,6 +54,7 @@ export class KeyStore {
   swap(set: KeySet): void {
     const previous = set.previous && set.previous.key !== set.current.key ? set.previous : undefined;
     const loadedAt = new Date(this.#clock());
+    this.#version++;
     this.#entry = {
       digest: digest(set.current.key),
       previousDigest: previous ? digest(previous.key) : undefined,
@@ -70,6 +72,18 @@ export class KeyStore {
   /** Ends the previous key's window now (used when a revocation arrives for it). */
   endPrevious(): void {
     if (this.#entry) this.#entry.previousUntil = 0;
+    this.#version++;
+  }
+
+  /** Changes whenever the key set does (swap, endPrevious), so a description can be cached until it moves. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** When the previous key's window ends (ms since the epoch), or undefined when there is no open window. */
+  get previousUntil(): number | undefined {
+    const entry = this.#entry;
+    return entry?.previousDigest && entry.previousUntil > this.#clock() ? entry.previousUntil : undefined;
   }
 
   /** Whether a key is loaded at all. */
