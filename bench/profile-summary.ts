@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 
 interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; hitCount?: number }
+interface ProfileNode { id: number; callFrame: CallFrame; hitCount?: number; children?: number[] }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 const [file, topArg] = process.argv.slice(2);
@@ -20,15 +20,37 @@ profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profi
 const idleUs = [...selfUs].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, us]) => a + us, 0);
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0) - idleUs;
 
+const parentOf = new Map<number, number>();
+for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
+
 const byFunction = new Map<string, number>();
 const byArea = new Map<string, number>();
 for (const [id, us] of selfUs) {
-  const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-  if (functionName === '(idle)') continue;
-  const where = area(url);
-  const key = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineNumber + 1}` : ''}`;
+  const frame = byId.get(id)!.callFrame;
+  if (frame.functionName === '(idle)') continue;
+  const where = area(frame.url);
+  const key = label(frame);
   byFunction.set(key, (byFunction.get(key) ?? 0) + us);
   byArea.set(where, (byArea.get(where) ?? 0) + us);
+}
+
+/** A function as listed: name, then package or file and line. */
+function label({ functionName, url, lineNumber }: CallFrame): string {
+  return `${functionName || '(anonymous)'}  ${area(url)}${url ? `:${lineNumber + 1}` : ''}`;
+}
+
+// Inclusive time of the project's own functions (self plus everything they called), each counted once per stack.
+const inclusive = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  if (byId.get(id)!.callFrame.functionName === '(idle)') continue;
+  const seen = new Set<string>();
+  for (let node: number | undefined = id; node !== undefined; node = parentOf.get(node)) {
+    const frame = byId.get(node)!.callFrame;
+    if (!/\/(dist|src)\//.test(frame.url) || /node_modules/.test(frame.url)) continue;
+    const key = label(frame);
+    if (!seen.has(key)) inclusive.set(key, (inclusive.get(key) ?? 0) + us);
+    seen.add(key);
+  }
 }
 
 /** Groups a script URL by npm package, project file, or node internal. */
@@ -50,3 +72,4 @@ const print = (title: string, rows: Map<string, number>): void => {
 process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s busy, ${(idleUs / 1e6).toFixed(1)} s idle; percentages of busy time\n`);
 print('self time by package / file', byArea);
 print('self time by function', byFunction);
+print('total time (self + callees) of the project\'s own functions', inclusive);

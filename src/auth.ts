@@ -17,11 +17,14 @@ export interface AuthOptions {
   realm?: string;
 }
 
+/** Answers a request without a valid key itself (401, 400 or 429) and says whether it may go on. */
+export type KeyCheck = (ctx: Context) => boolean;
+
 /**
- * Middleware admitting only requests that present a valid key (X-API-Key or Authorization: Bearer).
- * The valid path costs one header read and one SHA-256; failures are answered here, without throwing.
+ * The key check (X-API-Key or Authorization: Bearer), synchronous so that routes can run it inline:
+ * the valid path costs one header read and one SHA-256; failures are answered here, without throwing.
  */
-export function requireKey(options: AuthOptions): Middleware {
+export function createKeyCheck(options: AuthOptions): KeyCheck {
   const { store, metrics, throttle } = options;
   const realm = options.realm ?? 'qwen-api';
   const unauthorized = { status: 401, detail: INVALID_KEY_DETAIL, headers: { 'WWW-Authenticate': `Bearer realm="${realm}"` } };
@@ -31,34 +34,37 @@ export function requireKey(options: AuthOptions): Middleware {
     headers: { 'WWW-Authenticate': `Bearer realm="${realm}", error="invalid_request"` },
   };
 
-  const refuse = (ctx: Context, answer: typeof unauthorized, reason: 'missing' | 'invalid' | 'malformed'): void => {
+  const refuse = (ctx: Context, answer: typeof unauthorized, reason: 'missing' | 'invalid' | 'malformed'): false => {
     const wait = throttle ? throttle.fail(ctx.req.socket.remoteAddress ?? '') : 0;
     if (wait > 0) {
       metrics?.authFailure('throttled');
       sendError(ctx, { status: 429, detail: 'Too many failed authentication attempts', headers: { 'Retry-After': String(wait) } });
-      return;
+      return false;
     }
     metrics?.authFailure(reason);
     sendError(ctx, answer);
+    return false;
   };
 
-  return function authenticate(ctx, next) {
+  return function checkKey(ctx) {
     const { req } = ctx;
     const apiKey = req.headers['x-api-key'];
     // Node keeps only the first of repeated Authorization headers; look at all of them, but only when used.
     const authorization = (apiKey === undefined || apiKey === '') && req.headers.authorization !== undefined
       ? req.headersDistinct.authorization : undefined;
     const credential = readCredential(apiKey, authorization);
-    if (!credential.ok) {
-      refuse(ctx, credential.problem === 'malformed' ? malformed : unauthorized, credential.problem);
-      return Promise.resolve();
-    }
+    if (!credential.ok) return refuse(ctx, credential.problem === 'malformed' ? malformed : unauthorized, credential.problem);
     const match = store.verify(credential.key);
-    if (match === null) {
-      refuse(ctx, unauthorized, 'invalid');
-      return Promise.resolve();
-    }
+    if (match === null) return refuse(ctx, unauthorized, 'invalid');
     if (match === 'previous') metrics?.previousKeyUsed();
-    return next();
+    return true;
   };
+}
+
+/**
+ * A route handler that runs only for requests that pass `check`: the same as a key-check middleware
+ * placed before it, without a middleware layer of its own, which every request on the route would pay for.
+ */
+export function withKey(check: KeyCheck, handler: Middleware): Middleware {
+  return (ctx, next) => (check(ctx) ? handler(ctx, next) : Promise.resolve());
 }

@@ -82,38 +82,31 @@ export interface HealthCacheOptions {
 }
 
 /**
- * The health answer as a JSON string, rebuilt only when something in it changed: the second (its
- * times are whole seconds), the key set, the last reload, the upstream state or readiness.
+ * The health answer as a JSON string, rebuilt only when something in it may have changed: the second
+ * (its times are whole seconds), the key set, the previous key's window closing, the last reload, the
+ * upstream state or readiness. Checking that costs a few comparisons per request; building costs far more.
  */
 export function createHealthCache(options: HealthCacheOptions): { body(): string | Promise<string> } {
+  const { store, clock } = options;
   let text = '';
-  let second = -1;
-  let loadedAt: Date | undefined;
-  let previousUntil = 0;
-  let previousActive = false;
+  let validUntil = 0;
+  let version = -1;
   let reload: ReloadSummary | undefined;
   let upstreamInfo: UpstreamInfo | undefined;
   let accepting = true;
   const build = (info: UpstreamInfo): string => {
-    const now = options.clock();
+    const now = clock();
     const status = options.status();
-    const d = options.store.describe();
-    const s = Math.floor(now / 1000);
-    // A swap always brings a new loadedAt; a window can only end or be cut short.
-    const until = d?.previous ? d.previous.until.getTime() : 0;
-    const active = d?.previous?.active === true;
-    if (s !== second || d?.loadedAt !== loadedAt || until !== previousUntil || active !== previousActive
-      || status.lastReload !== reload || info !== upstreamInfo || status.accepting !== accepting) {
-      text = JSON.stringify(healthBody({ description: d, now, startedAt: options.startedAt, version: options.version,
-        maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
-      second = s;
-      loadedAt = d?.loadedAt;
-      previousUntil = until;
-      previousActive = active;
-      reload = status.lastReload;
-      upstreamInfo = info;
-      accepting = status.accepting;
-    }
+    if (now < validUntil && store.version === version && status.lastReload === reload && info === upstreamInfo
+      && status.accepting === accepting) return text;
+    text = JSON.stringify(healthBody({ description: store.describe(), now, startedAt: options.startedAt, version: options.version,
+      maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
+    // Good until the next whole second, or the moment the previous key's window closes if that is sooner.
+    validUntil = Math.min(Math.floor(now / 1000) * 1000 + 1000, store.previousUntil ?? Infinity);
+    version = store.version;
+    reload = status.lastReload;
+    upstreamInfo = info;
+    accepting = status.accepting;
     return text;
   };
   return {

@@ -43,27 +43,24 @@ export function sendError(ctx: Parameters<Middleware>[0], answer: ErrorAnswer): 
   ctx.body = { detail: answer.detail };
 }
 
-/** Middleware turning every error below it into a JSON answer; unexpected ones (5xx) are logged. */
-export function errorHandler(logger: Logger): Middleware {
-  return async function handleErrors(ctx, next) {
-    try {
-      await next();
-    } catch (err) {
-      const answer = toErrorAnswer(err);
-      if (answer.status >= 500) {
-        logger.error('request failed', { requestId: ctx.state.requestId, path: ctx.path, error: (err as Error)?.stack ?? String(err) });
-      }
-      if (ctx.headerSent || !ctx.writable) {
-        ctx.res.destroy();
-        return;
-      }
-      // Headers set before the failure (e.g. by a handler) belong to a response that never happens.
-      for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : []) {
-        if (name !== 'x-request-id') ctx.remove(name);
-      }
-      sendError(ctx, answer);
-    }
-  };
+/**
+ * Answers a request whose handling threw: JSON with the right status, unexpected errors (5xx) logged.
+ * Called by the app's outermost middleware, so no error anywhere below it escapes as a non-JSON answer.
+ */
+export function answerError(ctx: Parameters<Middleware>[0], err: unknown, logger: Logger): void {
+  const answer = toErrorAnswer(err);
+  if (answer.status >= 500) {
+    logger.error('request failed', { requestId: ctx.state.requestId, path: ctx.path, error: (err as Error)?.stack ?? String(err) });
+  }
+  if (ctx.headerSent || !ctx.writable) {
+    ctx.res.destroy();
+    return;
+  }
+  // Headers set before the failure (e.g. by a handler) belong to a response that never happens.
+  for (const name of ctx.response.headers ? Object.keys(ctx.response.headers) : []) {
+    if (name !== 'x-request-id') ctx.remove(name);
+  }
+  sendError(ctx, answer);
 }
 
 const CLIENT_ERRORS: Record<string, [number, string]> = {

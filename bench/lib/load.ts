@@ -1,9 +1,10 @@
 import autocannon from 'autocannon';
 import type { Options, Result } from 'autocannon';
+import { cpuSeconds } from './procstat.js';
 import { median } from './stats.js';
 
-/** One load run's figures. */
-export interface LoadResult { rps: number; p50Ms: number; p99Ms: number; total: number; non2xx: number; errors: number }
+/** One load run's figures; `cpuUsPerRequest` is the server process's CPU time per answered request, when its pid is known. */
+export interface LoadResult { rps: number; p50Ms: number; p99Ms: number; total: number; non2xx: number; errors: number; cpuUsPerRequest?: number }
 
 /** Runs autocannon once against `url` and summarises it. */
 export async function load(options: Options): Promise<LoadResult> {
@@ -25,11 +26,11 @@ export function summarise(result: Result): LoadResult {
   };
 }
 
-/** A load target: a name and how to hit it. */
-export interface Target { name: string; url: string; headers?: Record<string, string> }
+/** A load target: a name, how to hit it, and the server's pid (to measure its CPU time per request). */
+export interface Target { name: string; url: string; headers?: Record<string, string>; pid?: number }
 
 /** Medians per target over alternating rounds. */
-export interface RoundsResult { name: string; rps: number; p99Ms: number; non2xx: number; errors: number; rounds: LoadResult[] }
+export interface RoundsResult { name: string; rps: number; p99Ms: number; cpuUsPerRequest?: number; non2xx: number; errors: number; rounds: LoadResult[] }
 
 /** Settings shared by every round. */
 export interface RoundSettings { rounds: number; roundSeconds: number; warmupSeconds: number; connections: number }
@@ -43,7 +44,7 @@ export async function alternatingRounds(targets: readonly Target[], settings: Ro
   const base = (t: Target): Options => ({ url: t.url, headers: t.headers, connections: settings.connections, pipelining: 1 });
   for (const t of targets) await load({ ...base(t), duration: settings.warmupSeconds });
   for (let round = 0; round < settings.rounds; round++) {
-    for (const t of targets) runs.get(t.name)!.push(await load({ ...base(t), duration: settings.roundSeconds }));
+    for (const t of targets) runs.get(t.name)!.push(await measuredLoad(t, { ...base(t), duration: settings.roundSeconds }));
   }
   return targets.map((t) => {
     const rounds = runs.get(t.name)!;
@@ -51,9 +52,22 @@ export async function alternatingRounds(targets: readonly Target[], settings: Ro
       name: t.name,
       rps: median(rounds.map((r) => r.rps)),
       p99Ms: median(rounds.map((r) => r.p99Ms)),
+      cpuUsPerRequest: t.pid === undefined ? undefined : median(rounds.map((r) => r.cpuUsPerRequest ?? Number.NaN)),
       non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
       errors: rounds.reduce((n, r) => n + r.errors, 0),
       rounds,
     };
   });
+}
+
+/**
+ * A load run that also reads the server's CPU time (user + system) before and after. CPU time per request
+ * hardly depends on what else the machine is doing, so it compares builds more steadily than req/s does.
+ */
+async function measuredLoad(target: Target, options: Options): Promise<LoadResult> {
+  if (target.pid === undefined) return load(options);
+  const before = await cpuSeconds(target.pid);
+  const result = await load(options);
+  const used = (await cpuSeconds(target.pid)) - before;
+  return { ...result, cpuUsPerRequest: result.total > 0 ? Math.round((used / result.total) * 1e7) / 10 : Number.NaN };
 }

@@ -13,6 +13,17 @@ export async function fdCount(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`)).length;
 }
 
+// /proc reports CPU time in clock ticks; USER_HZ is 100 on every Linux build that matters here.
+const TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system) a process has used so far, in seconds, from /proc/PID/stat (10 ms resolution). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 /** Bytes to MiB with one decimal. */
 export function mib(bytes: number): number {
   return Math.round((bytes / 2 ** 20) * 10) / 10;

@@ -21,7 +21,7 @@ export const throughput: Section = {
       try {
         const daemon = await startDaemon(keys.keyFile, [], settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : []);
         servers.push(daemon);
-        targets.push({ name: 'daemon', url: daemon.url + PATH, headers: { 'x-api-key': keys.key } });
+        targets.push({ name: 'daemon', url: daemon.url + PATH, headers: { 'x-api-key': keys.key }, pid: daemon.pid });
       } catch (err) {
         if (!(err instanceof SkipError)) throw err;
         notes.push(`daemon skipped: ${err.message}`);
@@ -29,7 +29,7 @@ export const throughput: Section = {
       for (const name of ['bare-koa', 'bare-http'] as const) {
         const server = await startBare(name);
         servers.push(server);
-        targets.push({ name, url: server.url + PATH });
+        targets.push({ name, url: server.url + PATH, pid: server.pid });
       }
       settings.log(`  ${settings.rounds} alternating rounds x ${settings.roundSeconds} s, ${settings.connections} connections: ${targets.map((t) => t.name).join(', ')}`);
       const results = await alternatingRounds(targets, settings);
@@ -39,6 +39,7 @@ export const throughput: Section = {
       for (const r of results) {
         metrics.push({ name: `${r.name} req/s (median)`, value: Math.round(r.rps) });
         metrics.push({ name: `${r.name} p99 latency (median)`, value: r.p99Ms, unit: 'ms' });
+        if (r.cpuUsPerRequest !== undefined) metrics.push({ name: `${r.name} CPU per request (median)`, value: round(r.cpuUsPerRequest, 1), unit: 'us' });
         if (r.non2xx + r.errors > 0) metrics.push({ name: `${r.name} non-2xx + errors`, value: r.non2xx + r.errors, goal: '0', met: false });
       }
       const daemon = results.find((r) => r.name === 'daemon');
@@ -46,6 +47,9 @@ export const throughput: Section = {
         const ratio = round(daemon.rps / koa.rps);
         metrics.push({ name: 'daemon / bare Koa', value: ratio, unit: 'x', goal: '>= 0.9', met: ratio >= 0.9 });
         metrics.push({ name: 'daemon / bare node:http', value: round(daemon.rps / http.rps), unit: 'x' });
+        if (daemon.cpuUsPerRequest !== undefined && koa.cpuUsPerRequest !== undefined) {
+          metrics.push({ name: 'daemon CPU per request / bare Koa\'s', value: round(daemon.cpuUsPerRequest / koa.cpuUsPerRequest), unit: 'x' });
+        }
       }
       metrics.push({ name: 'bare Koa / bare node:http', value: round(koa.rps / http.rps), unit: 'x' });
       return { metrics, notes, details: results };

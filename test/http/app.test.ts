@@ -153,6 +153,39 @@ describe('app: routes', () => {
     }
   });
 
+  it('counts a request whose handler threw under its route, as the 500 it was answered with', async () => {
+    const app = await startApp({ forward: async () => { throw new Error('boom'); } });
+    try {
+      const res = await fetch(`${app.url}/api/v1/x`, withKey(KEY));
+      expect(res.status).to.equal(500);
+      expect(res.headers.get('x-request-id')).to.be.a('string');
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/api/v1/*",code="500"} 1');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('routes exactly: no trailing slash, no other case; HEAD like GET; a wrong method is 405 after the key check', async () => {
+    const app = await startApp();
+    try {
+      for (const path of ['/livez/', '/LIVEZ', '/metrics/', '/api/v1/Health']) {
+        const res = await fetch(app.url + path, withKey(KEY));
+        expect(res.status, path).to.be.oneOf([404, 503]);
+      }
+      expect((await fetch(`${app.url}/api/v1/health`, { method: 'HEAD', ...withKey(KEY) })).status).to.equal(200);
+      expect((await fetch(`${app.url}/metrics`, { method: 'DELETE' })).status).to.equal(401);
+      const wrong = await fetch(`${app.url}/metrics`, { method: 'DELETE', ...withKey(KEY) });
+      expect(wrong.status).to.equal(405);
+      expect(wrong.headers.get('allow')).to.equal('GET, HEAD');
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/metrics",code="405"} 1');
+      expect(text).to.include('qwen_http_requests_total{route="/api/v1/health",code="200"} 1');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('counts requests by route pattern, unknown paths as "other"', async () => {
     const app = await startApp();
     try {
@@ -163,6 +196,24 @@ describe('app: routes', () => {
       expect(text).to.not.include('/a/1');
     } finally {
       await app.close();
+    }
+  });
+
+  it('makes request ids only where they are recorded: access lines, failures; echoes a client\'s always', async () => {
+    const quiet = await startApp({ level: 'info', forward: async () => { throw new Error('boom'); } });
+    const logged = await startApp({ level: 'http' });
+    try {
+      expect((await fetch(`${quiet.url}/api/v1/health`, withKey(KEY))).headers.get('x-request-id')).to.equal(null);
+      const echoed = await fetch(`${quiet.url}/api/v1/health`, { headers: { 'X-API-Key': KEY, 'X-Request-Id': 'abc-1' } });
+      expect(echoed.headers.get('x-request-id')).to.equal('abc-1');
+      const failed = await fetch(`${quiet.url}/api/v1/x`, withKey(KEY));
+      expect(failed.status).to.equal(500);
+      const id = failed.headers.get('x-request-id');
+      expect(id).to.match(/^[0-9a-f-]{36}$/);
+      expect(quiet.logs.some((l) => l.message === 'request failed' && l.requestId === id)).to.equal(true);
+      expect((await fetch(`${logged.url}/livez`)).headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    } finally {
+      await Promise.all([quiet.close(), logged.close()]);
     }
   });
 
