@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'winston';
 import { createKeyCheck } from './auth.js';
 import type { ServerStatus } from './health.js';
-import { answerError } from './http-errors.js';
+import { answerError, pathOf } from './http-errors.js';
 import type { KeyStore } from './key-store.js';
 import type { Metrics } from './metrics.js';
 import { requestIdSource } from './request-id.js';
@@ -80,7 +80,7 @@ function frame(metrics: Metrics, logger: Logger): Middleware {
     if (accessLog) {
       // The path only: a query string is the one place a careless client might put a key.
       logger.http('request', {
-        requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, route, status: ctx.status,
+        requestId: ctx.state.requestId, method: ctx.method, path: pathOf(ctx), route, status: ctx.status,
         ms: Math.round((performance.now() - start) * 100) / 100, client: ctx.req.socket.remoteAddress,
       });
     }
@@ -90,8 +90,12 @@ function frame(metrics: Metrics, logger: Logger): Middleware {
     if (typeof given === 'string' && SANE_REQUEST_ID.test(given)) assignId(ctx, given);
     else if (accessLog) assignId(ctx, newId());
     const start = accessLog ? performance.now() : 0;
+    // An absolute-form target (`GET http://host/path`) that no URL parser accepts is refused before Koa
+    // parses it: Node's legacy parser would throw later and print a deprecation warning for each one.
+    const url = ctx.req.url!;
+    const malformed = url.charCodeAt(0) !== 47 /* '/' */ && !URL.canParse(url);
     // koa-compose turns a throw below into a rejected promise, so every failure arrives here.
-    return next().then(
+    return (malformed ? Promise.reject(new URIError('Malformed URL')) : next()).then(
       () => finish(ctx, start),
       (err: unknown) => {
         // Headers may be gone (e.g. a stream failed mid-answer), so the id goes in only while it still can.

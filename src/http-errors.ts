@@ -26,7 +26,8 @@ export class HttpError extends Error {
 
 /** Maps any thrown value to an answer; only errors marked `expose` show their message, 5xx never do. */
 export function toErrorAnswer(err: unknown): ErrorAnswer {
-  if (err instanceof URIError) return { status: 400, detail: 'Malformed URL' };
+  // URIError: bad percent-encoding; ERR_INVALID_URL: an absolute-form target Node accepts but cannot parse.
+  if (err instanceof URIError || (err as { code?: unknown } | null)?.code === 'ERR_INVALID_URL') return { status: 400, detail: 'Malformed URL' };
   const e = (err ?? {}) as { status?: unknown; statusCode?: unknown; expose?: unknown; message?: unknown; headers?: unknown };
   const raw = typeof e.status === 'number' ? e.status : e.statusCode;
   const status = typeof raw === 'number' && raw >= 400 && raw <= 599 ? raw : 500;
@@ -34,6 +35,15 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
   const detail = exposed ? (e.message as string) : status >= 500 ? 'Internal server error' : STATUS_CODES[status] ?? 'Error';
   const headers = typeof e.headers === 'object' && e.headers !== null ? (e.headers as Record<string, string>) : undefined;
   return { status, detail, headers };
+}
+
+/** The request's path for logs; never throws, even for a target the URL parser refuses. */
+export function pathOf(ctx: Parameters<Middleware>[0]): string {
+  try {
+    return ctx.path;
+  } catch {
+    return '(malformed)';
+  }
 }
 
 /** Writes an answer as `{"detail": ...}` JSON. */
@@ -50,7 +60,7 @@ export function sendError(ctx: Parameters<Middleware>[0], answer: ErrorAnswer): 
 export function answerError(ctx: Parameters<Middleware>[0], err: unknown, logger: Logger): void {
   const answer = toErrorAnswer(err);
   if (answer.status >= 500) {
-    logger.error('request failed', { requestId: ctx.state.requestId, path: ctx.path, error: (err as Error)?.stack ?? String(err) });
+    logger.error('request failed', { requestId: ctx.state.requestId, path: pathOf(ctx), error: (err as Error)?.stack ?? String(err) });
   }
   if (ctx.headerSent || !ctx.writable) {
     ctx.res.destroy();

@@ -115,6 +115,19 @@ describe('server process: hostile requests over raw sockets', function () {
     }
   });
 
+  // Regression: Node accepts these absolute-form targets, but Koa's URL parser threw on them and the
+  // request got a plain-text 500 (and a deprecation warning on stderr).
+  it('absolute-form targets no URL parser accepts: 400 JSON, never 5xx; parsable ones work', async () => {
+    for (const target of ['http://[::1', 'http://[::1/livez', 'https://[/api/v1/health', 'http://[fe80::1%25eth0]/livez']) {
+      const answer = await raw(server.port, `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      expect(answer.status, target).to.equal(400);
+      expect(answer.text.endsWith('{"detail":"Malformed URL"}'), target).to.equal(true);
+    }
+    const fine = await raw(server.port, `GET http://a/livez HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    expect(fine.status).to.equal(200);
+    expect(server.stderr().includes('DeprecationWarning')).to.equal(false);
+  });
+
   it('absurd methods: never 5xx, never 200 on a protected route', async () => {
     for (const method of ['FOO', 'PROPFIND', 'M-SEARCH', 'CONNECT', 'TRACE', 'X'.repeat(5000), 'G\x01T', 'OPTIONS', 'PURGE']) {
       for (const path of ['/api/v1/health', '/metrics', '/livez']) {
