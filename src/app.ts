@@ -50,7 +50,7 @@ export function createApp(options: AppOptions): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
   app.on('error', (err: Error) => logger.error('unhandled request error', { error: err.stack ?? String(err) }));
-  app.use(frame(metrics, logger));
+  app.use(frame(metrics, logger, options.status));
   app.use(createRouter(routeOptions).routes());
   app.use(fallback(routeOptions));
   return app;
@@ -65,7 +65,7 @@ export function createApp(options: AppOptions): Koa {
  * request when access lines are written, a request that fails, and (by the forwarder) every request sent
  * upstream. Making and sending one on every answer cost about 3% of the health route's throughput.
  */
-function frame(metrics: Metrics, logger: Logger): Middleware {
+function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Middleware {
   // Checked once: the level is fixed for the process, and a disabled access log must cost nothing.
   const accessLog = logger.isLevelEnabled('http');
   const newId = requestIdSource();
@@ -75,6 +75,9 @@ function frame(metrics: Metrics, logger: Logger): Middleware {
     return requestId;
   };
   const finish = (ctx: Context, start: number): void => {
+    // While draining, an answer also closes its connection, so a keep-alive client opens a new one
+    // (to another replica) instead of sending its next request into a socket about to close.
+    if (!status().accepting && !ctx.headerSent) ctx.res.setHeader('Connection', 'close');
     const route = routeLabel(ctx);
     metrics.request(route, ctx.status);
     if (accessLog) {

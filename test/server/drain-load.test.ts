@@ -6,7 +6,7 @@ import { generateKey } from '../../src/key.js';
 import { keyFileWith, registerSecret, spawnServer, tempDir } from '../helpers/server-process.js';
 
 /** One request's fate: answered (status, body complete or cut) or failed before any answer. */
-interface Outcome { id: string; path: string; sentAt: number; status?: number; complete?: boolean; error?: string }
+interface Outcome { id: string; path: string; sentAt: number; status?: number; complete?: boolean; error?: string; connection?: string }
 
 const CLIENTS = 16;
 const UPSTREAM_DELAY_MS = 25;
@@ -18,6 +18,7 @@ function attempt(port: number, agent: Agent, key: string, path: string): Promise
     const headers = { 'X-API-Key': key, 'X-Request-Id': outcome.id };
     const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
       outcome.status = res.statusCode;
+      outcome.connection = res.headers.connection;
       outcome.complete = false;
       res.resume();
       res.on('end', () => { outcome.complete = res.complete; resolve(outcome); });
@@ -80,6 +81,9 @@ describe('server process: SIGTERM under load', () => {
       const answered = outcomes.filter((o) => o.status !== undefined);
       expect(answered.filter((o) => o.path === '/api/v1/edit').length).to.be.above(CLIENTS);
       expect(answered.filter((o) => o.status !== 200 || o.complete !== true)).to.deep.equal([]);
+      // Answers finished during the drain tell keep-alive clients to reconnect elsewhere.
+      expect(answered.some((o) => o.connection === 'close')).to.equal(true);
+      expect(answered.filter((o) => o.connection === 'close' && o.sentAt < signalledAt - 100 && o.path === '/api/v1/health')).to.deep.equal([]);
       const accepted = outcomes.filter((o) => reachedUpstream.has(o.id));
       expect(accepted.filter((o) => o.status !== 200 || o.complete !== true)).to.deep.equal([]);
       // The rest only get connection errors, and only around or after the signal (one sent just before may arrive after it).
