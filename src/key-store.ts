@@ -53,10 +53,12 @@ export class KeyStore {
   /** Puts a new key set in force at once; every later request sees it whole. */
   swap(set: KeySet): void {
     const previous = set.previous && set.previous.key !== set.current.key ? set.previous : undefined;
-    const loadedAt = new Date(this.#clock());
+    const current = digest(set.current.key);
+    // A new window for the same key (the history changed) is not a new load of the key.
+    const loadedAt = this.#entry?.digest.equals(current) ? this.#entry.description.loadedAt : new Date(this.#clock());
     this.#version++;
     this.#entry = {
-      digest: digest(set.current.key),
+      digest: current,
       previousDigest: previous ? digest(previous.key) : undefined,
       previousUntil: previous ? previous.until.getTime() : 0,
       description: {

@@ -33,6 +33,20 @@ describe('KeyStore', () => {
     expect(store.verify(OLD)).to.equal(null);
   });
 
+  it('keeps the load time when only the previous key\'s window changes, and resets it for a new key', () => {
+    let now = 1_000_000;
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: OLD, source: 'file' } });
+    now += 5000;
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(now + 60_000) } });
+    const loadedAt = store.describe()!.loadedAt.getTime();
+    expect(loadedAt).to.equal(now);
+    now += 5000;
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(now + 1000) } });
+    expect(store.describe()!.loadedAt.getTime()).to.equal(loadedAt);
+    expect(store.describe()!.previous!.until.getTime()).to.equal(now + 1000);
+  });
+
   it('answers every request from its own digest, though the candidate buffer is reused', () => {
     const store = new KeyStore();
     store.swap({ current: { key: KEY, source: 'file' } });
