@@ -3,13 +3,15 @@ import type { KeyDescription } from './key-store.js';
 import type { KeyStore } from './key-store.js';
 import type { UpstreamInfo, UpstreamMonitor } from './upstream-monitor.js';
 
-/** The last key reload as health shows it (the reloader's ReloadEvent fits). */
+/** The last key reload as health shows it (the reloader's `lastReload` fits). */
 export interface ReloadSummary {
   outcome: string;
   trigger: string;
   reason?: string;
   fingerprint?: string;
   at: Date;
+  /** When the key file was last re-read, whatever that found. */
+  checkedAt?: Date;
 }
 
 /** What the running server says about itself, asked on every /readyz and /api/v1/health. */
@@ -56,7 +58,10 @@ export function healthBody(input: HealthInput): Record<string, unknown> {
   }
   const reload = status.lastReload;
   if (reload) {
-    body.lastReload = { outcome: reload.outcome, trigger: reload.trigger, reason: reload.reason, fingerprint: reload.fingerprint, at: reload.at.toISOString() };
+    body.lastReload = {
+      outcome: reload.outcome, trigger: reload.trigger, reason: reload.reason, fingerprint: reload.fingerprint,
+      at: reload.at.toISOString(), checkedAt: reload.checkedAt?.toISOString(),
+    };
   }
   body.upstream = input.upstream;
   return body;

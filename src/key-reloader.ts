@@ -19,6 +19,8 @@ export interface ReloadEvent {
   fingerprint?: string;
   source?: KeySource;
   at: Date;
+  /** On `lastReload` only: when the key file was last re-read, whatever that found (`at` is when this reload happened). */
+  checkedAt?: Date;
 }
 
 /** What a KeyReloader needs. */
@@ -46,6 +48,9 @@ export class KeyReloader {
   readonly #serial: (trigger: string) => Promise<ReloadEvent>;
   #held: KeySet | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** The last reload that changed something: a key loaded, the file turning bad, or good again. */
+  #change: ReloadEvent | undefined;
+  /** #change with the time of the latest re-read, as lastReload shows it. */
   #last: ReloadEvent | undefined;
   /** The rejection reason last logged at error, until a good read. */
   #reported: string | undefined;
@@ -58,7 +63,11 @@ export class KeyReloader {
     this.#serial = coalesced((trigger) => this.#attempt(trigger).catch((err: unknown) => this.#reject(trigger, err)));
   }
 
-  /** The latest reload's result. */
+  /**
+   * The last reload that did something, not the last re-read: a key loaded, the file rejected (the first
+   * rejection of a run with the same reason), or the file found good again after a rejection. Unchanged
+   * re-reads (the backstop's every few seconds) only move its `checkedAt`.
+   */
   get lastReload(): ReloadEvent | undefined {
     return this.#last;
   }
@@ -169,7 +178,12 @@ export class KeyReloader {
   }
 
   #emit(event: ReloadEvent): ReloadEvent {
-    this.#last = event;
+    const previous = this.#change;
+    const news = event.outcome === 'loaded'
+      || (event.outcome === 'rejected' && (previous?.outcome !== 'rejected' || previous.reason !== event.reason))
+      || (event.outcome === 'unchanged' && previous?.outcome === 'rejected');
+    if (news || !previous) this.#change = event;
+    this.#last = { ...this.#change!, checkedAt: event.at };
     if (event.outcome !== 'rejected') this.#reported = undefined;
     try {
       this.#o.onReload?.(event);

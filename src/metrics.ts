@@ -14,6 +14,7 @@ export interface Metrics {
   request(route: string, status: number): void;
   authFailure(reason: AuthFailure): void;
   previousKeyUsed(): void;
+  /** Counts a key file re-read: every one as a check, those that loaded or rejected by result. */
   keyReload(outcome: 'loaded' | 'unchanged' | 'rejected'): void;
 }
 
@@ -56,11 +57,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: 'qwen_auth_previous_key_total', help: 'Requests authenticated with the previous key inside its grace window',
     registers: [registry],
   });
+  // A re-read that finds the key unchanged (the backstop's, every few seconds) is no reload: it only
+  // counts as a check, so the reload counts stay readable and the check rate shows the backstop is alive.
   const reloads = new Counter({
-    name: 'qwen_key_reloads_total', help: 'Key file re-reads by result (loaded, unchanged, rejected)',
+    name: 'qwen_key_reloads_total',
+    help: 'Key file re-reads that loaded a key or found the file unusable (rejected: every such re-read, so it rises while the file stays bad)',
     labelNames: ['result'], registers: [registry],
   });
-  for (const result of ['loaded', 'unchanged', 'rejected']) reloads.labels(result).inc(0);
+  const byResult = { loaded: reloads.labels('loaded'), rejected: reloads.labels('rejected') };
+  for (const counter of Object.values(byResult)) counter.inc(0);
+  const checks = new Counter({
+    name: 'qwen_key_file_checks_total', help: 'Key file re-reads of any result (watch events, SIGHUP, the backstop every 2 s)',
+    registers: [registry],
+  });
 
   const keyGauge = (name: string, help: string, value: (now: number) => number | undefined): void => {
     new Gauge({ name, help, registers: [registry], collect() {
@@ -98,6 +107,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     authFailure: (reason) => failures[reason].inc(),
     previousKeyUsed: () => previousUsed.inc(),
-    keyReload: (outcome) => reloads.labels(outcome).inc(),
+    keyReload(outcome) {
+      checks.inc();
+      if (outcome !== 'unchanged') byResult[outcome].inc();
+    },
   };
 }

@@ -5,7 +5,8 @@ import { Pool } from 'undici';
 import type { Logger } from 'winston';
 import { createBodyLimiter, declaredLengthExceeds } from './body-limit.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
-import { resolveRequestId } from './request-id.js';
+import { requestIdSource, resolveRequestId } from './request-id.js';
+import { ResponseRelay } from './response-relay.js';
 import { classifyUpstreamError } from './upstream-error.js';
 
 export { probeUpstream, type UpstreamProbe } from './upstream-probe.js';
@@ -57,7 +58,11 @@ function answer(ctx: Koa.Context, status: number, detail: string): void {
   ctx.body = { detail };
 }
 
-/** Koa middleware streaming the request to `options.upstream` and the answer back; errors answered as JSON. */
+/**
+ * Koa middleware streaming the request to `options.upstream` and the answer back; errors answered as JSON.
+ * The answer is written by a ResponseRelay straight into the Node response, and Koa's own answering is
+ * turned off for it once the upstream's headers are in (see ResponseRelay for why and what it saves).
+ */
 export function createForwarder(options: ForwarderOptions): Forwarder {
   const { upstream, timeoutMs, maxBodyBytes, logger } = options;
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') throw new TypeError('upstream must be an http(s) URL');
@@ -65,45 +70,59 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   if (!(maxBodyBytes >= 0)) throw new RangeError('maxBodyBytes must be zero or more');
   const pool = new Pool(upstream.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const prefix = upstream.pathname.replace(/\/+$/, '');
+  const newId = requestIdSource();
 
   const forward = async (ctx: Koa.Context): Promise<void> => {
-    const requestId = resolveRequestId(ctx.state['requestId'], ctx.req.headers['x-request-id']);
-    ctx.state['requestId'] = requestId;
-    ctx.set('X-Request-Id', requestId);
+    const requestId = resolveRequestId(ctx.state['requestId'], ctx.req.headers['x-request-id'], newId);
+    if (ctx.state['requestId'] !== requestId) {
+      ctx.state['requestId'] = requestId;
+      ctx.set('X-Request-Id', requestId);
+    }
     const target = targetOf(ctx.originalUrl);
     if (target === undefined) return answer(ctx, 400, 'Invalid request path');
     if (declaredLengthExceeds(ctx.req.headers['content-length'], maxBodyBytes)) {
       ctx.set('Connection', 'close'); // don't read megabytes only to discard them
       return answer(ctx, 413, 'Request body too large');
     }
-    const controller = new AbortController();
-    const onClose = (): void => { if (!ctx.res.writableFinished) controller.abort(); };
-    ctx.res.once('close', onClose);
+    const { res } = ctx;
+    const relay = new ResponseRelay(res, (statusCode, headers) => {
+      ctx.respond = false; // the relay writes the answer itself
+      res.statusCode = statusCode;
+      for (const [name, value] of Object.entries(clientResponseHeaders(headers))) res.setHeader(name, value);
+      res.setHeader('X-Request-Id', requestId);
+    });
+    let clientGone = false;
+    // A client gone before the answer is complete cancels the upstream exchange; a response the relay
+    // itself cut short (upstream failure) carries an error and is not the client's doing.
+    const onClose = (): void => {
+      if (res.writableFinished || res.errored) return;
+      clientGone = true;
+      relay.cancel(new Error('client closed request'));
+    };
+    res.once('close', onClose);
     const log = { requestId, method: ctx.method, path: ctx.path };
     try {
       const headers = upstreamRequestHeaders({
         headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress, protocol: ctx.protocol,
         host: ctx.host, requestId, upstreamHost: upstream.host,
       });
-      const res = await pool.request({
-        path: prefix + target, method: ctx.method as never, headers,
-        body: limitedBody(ctx.req, maxBodyBytes), signal: controller.signal,
-      });
-      // Koa pipes the body later; until then an error (client gone, idle timeout) needs a listener.
-      res.body.on('error', (err) => logger.warn('upstream response aborted', { ...log, code: classifyUpstreamError(err).code }));
-      ctx.status = res.statusCode;
-      for (const [name, value] of Object.entries(clientResponseHeaders(res.headers))) ctx.set(name, value);
-      ctx.set('X-Request-Id', requestId);
-      ctx.body = res.body;
+      pool.dispatch({ path: prefix + target, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
+      await relay.done;
     } catch (err) {
-      if (controller.signal.aborted) {
+      if (clientGone) {
         logger.info('client closed request', log);
+        return;
+      }
+      if (relay.started) {
+        logger.warn('upstream response aborted', { ...log, code: classifyUpstreamError(err).code });
         return;
       }
       const failure = classifyUpstreamError(err);
       logger.warn('upstream request failed', { ...log, status: failure.status, code: failure.code });
       if (failure.status === 413) ctx.set('Connection', 'close');
       answer(ctx, failure.status, failure.detail);
+    } finally {
+      res.off('close', onClose);
     }
   };
 

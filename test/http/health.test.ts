@@ -7,7 +7,7 @@ import { createUpstreamMonitor } from '../../src/upstream-monitor.js';
 const KEY = 'qwk_health_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
 const OLD = 'qwk_old_____' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2H1g0';
 
-interface Body { uptimeSeconds: number; previousKey?: { active: boolean }; lastReload?: { outcome: string }; accepting: boolean }
+interface Body { uptimeSeconds: number; previousKey?: { active: boolean }; lastReload?: { outcome: string; at: string; checkedAt?: string }; accepting: boolean }
 
 function setUp() {
   const clock = { now: 5_000_000 };
@@ -39,8 +39,8 @@ describe('health cache', () => {
     expect(body().uptimeSeconds).to.equal(1);
     store.endPrevious();
     expect(body().previousKey?.active).to.equal(false);
-    status.lastReload = { outcome: 'rejected', trigger: 'test', at: new Date(clock.now) };
-    expect(body().lastReload?.outcome).to.equal('rejected');
+    status.lastReload = { outcome: 'rejected', trigger: 'test', at: new Date(clock.now), checkedAt: new Date(clock.now + 5) };
+    expect(body().lastReload).to.include({ outcome: 'rejected', at: new Date(clock.now).toISOString(), checkedAt: new Date(clock.now + 5).toISOString() });
     status.accepting = false;
     expect(body().accepting).to.equal(false);
   });

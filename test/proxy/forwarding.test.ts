@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -191,6 +191,33 @@ describe('proxy: forwarding to a real upstream', function () {
       const after = await request(`${proxy.url}/api/v1/status/204`, { dispatcher: client });
       assert.equal(after.statusCode, 204);
     } finally {
+      await proxy.close();
+    }
+  });
+
+  it('keeps the client connection alive across bodiless answers (204, 304, HEAD) and ordinary ones', async () => {
+    const proxy = await startProxy({ upstream: upstream.url });
+    let connections = 0;
+    proxy.server.on('connection', () => { connections++; });
+    // node:http's agent, which keeps a connection open whatever a 204 says about Content-Length.
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    const get = (method: string, path: string): Promise<number> => new Promise((resolve, reject) => {
+      httpRequest(`${proxy.url}${path}`, { method, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      }).on('error', reject).end();
+    });
+    try {
+      for (const [method, path, status] of [
+        ['GET', '/api/v1/status/204', 204], ['GET', '/api/v1/status/304', 304], ['HEAD', '/api/v1/big?mb=1', 200],
+        ['GET', '/api/v1/x', 200], ['GET', '/api/v1/status/204', 204], ['GET', '/api/v1/x', 200],
+      ] as const) {
+        assert.equal(await get(method, path), status, `${method} ${path}`);
+      }
+      assert.equal(connections, 1);
+      assert.equal(proxy.logs.filter((l) => l.includes('upstream response aborted')).length, 0);
+    } finally {
+      agent.destroy();
       await proxy.close();
     }
   });

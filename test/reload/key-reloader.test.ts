@@ -69,7 +69,40 @@ describe('key reloader', function () {
     const line = log.lines.at(-1)!;
     expect(line).to.include({ level: 'info', message: 'key loaded', trigger: 'SIGHUP', source: 'file', fingerprint: event.fingerprint });
     expect(log.text().includes(key)).to.equal(false);
-    expect(reloader.lastReload).to.equal(event);
+    expect(reloader.lastReload).to.deep.include(event);
+  });
+
+  it('shows the last reload that did something; unchanged re-reads only move its checkedAt', async function () {
+    let now = 1_000_000;
+    const key = generateKey();
+    await writeKeyFile(keyFile, key);
+    const reloader = new KeyReloader({ keyFile, store: new KeyStore(), graceMs: 0, logger: captureLogger().logger, clock: () => now, retryMs: 60_000 });
+    await reloader.initialise({ development: false });
+    const loaded = reloader.lastReload!;
+    expect(loaded).to.include({ outcome: 'loaded', trigger: 'initialise' });
+    now += 2000;
+    await reloader.reload('backstop');
+    expect(reloader.lastReload).to.include({ outcome: 'loaded', trigger: 'initialise' });
+    expect(reloader.lastReload!.at.getTime()).to.equal(1_000_000);
+    expect(reloader.lastReload!.checkedAt!.getTime()).to.equal(1_002_000);
+    // A file that turns bad: the first rejection stays, later ones of the same reason only check.
+    await writeFile(keyFile, 'qwk_a b');
+    now += 2000;
+    await reloader.reload('change:.api_key');
+    now += 2000;
+    await reloader.reload('backstop');
+    expect(reloader.lastReload).to.include({ outcome: 'rejected', reason: 'KEY_INVALID_CHARS', trigger: 'change:.api_key' });
+    expect(reloader.lastReload!.checkedAt!.getTime()).to.equal(1_006_000);
+    // Good again with the same key: that is news too.
+    await writeKeyFile(keyFile, key);
+    now += 2000;
+    await reloader.reload('change:.api_key');
+    expect(reloader.lastReload).to.include({ outcome: 'unchanged', trigger: 'change:.api_key' });
+    now += 2000;
+    await reloader.reload('backstop');
+    expect(reloader.lastReload).to.include({ outcome: 'unchanged', trigger: 'change:.api_key' });
+    expect(reloader.lastReload!.checkedAt!.getTime()).to.equal(1_010_000);
+    reloader.close();
   });
 
   it('loads a short key but warns that it is weak, by fingerprint only', async function () {
