@@ -19,6 +19,8 @@ export interface ForwarderOptions {
   /** Largest request body forwarded, in bytes; larger ones get 413. */
   maxBodyBytes: number;
   logger: Logger;
+  /** True while the server drains: answers then close their connection (the app does the same for its own). */
+  draining?: () => boolean;
 }
 
 /** The forwarding middleware, plus a way to release its connection pool at shutdown. */
@@ -90,6 +92,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       res.statusCode = statusCode;
       for (const [name, value] of Object.entries(clientResponseHeaders(headers))) res.setHeader(name, value);
       res.setHeader('X-Request-Id', requestId);
+      if (options.draining?.()) res.setHeader('Connection', 'close');
     });
     let clientGone = false;
     // A client gone before the answer is complete cancels the upstream exchange; a response the relay

@@ -15,7 +15,7 @@ describe('integration: SIGHUP', function () {
     let current = freshKey();
     const keyFile = await keyFileWith(dir, current);
     const server = await startServer(keyFile, ['--watch-mode', 'poll']);
-    const polls = () => metric(server, current, 'qwen_key_reloads_total{result="unchanged"}');
+    const polls = () => metric(server, current, 'qwen_key_file_checks_total');
     try {
       for (let i = 0; i < 2; i++) {
         // A poll has just re-read the (unchanged) file: the next one is a full period away.
