@@ -7,7 +7,7 @@ import type { ServerStatus } from './health.js';
 import { answerError, pathOf } from './http-errors.js';
 import type { KeyStore } from './key-store.js';
 import type { Metrics } from './metrics.js';
-import { requestIdSource } from './request-id.js';
+import { SANE_REQUEST_ID, requestIdSource } from './request-id.js';
 import { createRouter, fallback } from './routes.js';
 import type { FailureThrottle } from './throttle.js';
 import { createUpstreamMonitor } from './upstream-monitor.js';
@@ -31,8 +31,6 @@ export interface AppOptions {
   clock?: () => number;
 }
 
-// A client's request id is echoed (and logged) only if it is short and plain.
-const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /** Builds the Koa app: request id, access log and metrics, JSON errors, the key check, routes, fallback. */
 export function createApp(options: AppOptions): Koa {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-// Echoed into logs and headers, so only a short, boring alphabet is accepted from clients.
-const SANE_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** A client's request id is echoed into logs and headers only if it is short and of a plain alphabet. */
+export const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /** The request id to use: the app's (ctx.state.requestId), else the client's if sane, else a new UUID. */
 export function resolveRequestId(
@@ -11,7 +11,7 @@ export function resolveRequestId(
 ): string {
   if (typeof stateId === 'string' && stateId !== '') return stateId;
   const client = Array.isArray(clientHeader) ? clientHeader[0] : clientHeader;
-  if (client !== undefined && SANE_ID.test(client)) return client;
+  if (client !== undefined && SANE_REQUEST_ID.test(client)) return client;
   return generate();
 }
 

@@ -4,25 +4,16 @@ import type { Context, Middleware } from 'koa';
 import { withKey } from './auth.js';
 import type { KeyCheck } from './auth.js';
 import { createHealthCache } from './health.js';
-import type { ServerStatus } from './health.js';
+import type { HealthCacheOptions } from './health.js';
 import { notReadyReason } from './health.js';
 import { sendError } from './http-errors.js';
-import type { KeyStore } from './key-store.js';
 import type { Metrics } from './metrics.js';
-import type { UpstreamMonitor } from './upstream-monitor.js';
 
 /** What the routes need from the rest of the server. */
-export interface RouteOptions {
-  store: KeyStore;
+export interface RouteOptions extends HealthCacheOptions {
   metrics: Metrics;
   /** The key check, applied to every route that needs a key. */
   checkKey: KeyCheck;
-  status: () => ServerStatus;
-  upstream: UpstreamMonitor;
-  version: string;
-  startedAt: number;
-  clock: () => number;
-  maxKeyAgeMs?: number;
   readyRequiresUpstream?: boolean;
   /** Handles every other /api/v1/... request once authenticated; absent means 503. */
   forward?: Middleware;
