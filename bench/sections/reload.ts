@@ -6,6 +6,7 @@ import { percentile, round } from '../lib/stats.js';
 
 const PATH = '/api/v1/health';
 const GIVE_UP_MS = 3000;
+const WARM_UP = 3;
 
 /** Section 2: time from an atomic rename of the key file to the first request the new key gets through. */
 export const reload: Section = {
@@ -17,11 +18,14 @@ export const reload: Section = {
     const prober = new Prober(daemon.url);
     try {
       const count = settings.quick ? 10 : 30;
+      // The first rotations after start run the reload path's code for the first time (14-25 ms were
+      // measured for the very first one): measured apart, then the steady state a long-running daemon is in.
+      const firstAfterStart = await series(prober, keys.keyFile, WARM_UP, 200);
       // Spaced: each rotation after the previous one is in force and the watcher has settled.
       const spaced = await series(prober, keys.keyFile, count, 200);
       // Quick succession: a rename every 20 ms (or as soon as the previous key is in, if that takes longer).
       const rapid = await series(prober, keys.keyFile, count, 20, true);
-      const metrics: Metric[] = [];
+      const metrics: Metric[] = [{ name: `first ${WARM_UP} rotations after start (not in the figures below)`, value: firstAfterStart.map((v) => round(v)).join(', '), unit: 'ms' }];
       for (const [label, set] of [['spaced 200 ms', spaced], ['20 ms apart', rapid]] as const) {
         const ok = set.filter(Number.isFinite);
         const p99 = percentile(ok, 99);
@@ -30,7 +34,7 @@ export const reload: Section = {
         metrics.push({ name: `${label}: max`, value: round(Math.max(...ok)), unit: 'ms' });
         if (ok.length < set.length) metrics.push({ name: `${label}: never accepted within ${GIVE_UP_MS} ms`, value: set.length - ok.length, goal: '0', met: false });
       }
-      return { metrics, details: { spacedMs: spaced.map((v) => round(v, 3)), rapidMs: rapid.map((v) => round(v, 3)) } };
+      return { metrics, details: { firstAfterStartMs: firstAfterStart.map((v) => round(v, 3)), spacedMs: spaced.map((v) => round(v, 3)), rapidMs: rapid.map((v) => round(v, 3)) } };
     } finally {
       await prober.close();
       await daemon.stop();
