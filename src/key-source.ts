@@ -58,7 +58,7 @@ export async function resolveInitialKey(options: {
       clock: () => new Date(options.clock()),
       onNote: (note) => logger.warn(note, { keyFile }),
     });
-    logger.info('generated a new API key into the key file; run "manage-key show" to see it', { keyFile });
+    logger.info('generated a new API key into the key file; run "scripts/manage-key show" (or "npm run manage-key -- show") to see it', { keyFile });
     return { key, source: 'generated' };
   } catch (err) {
     // Another process created the file between our read and the generation: use theirs.

@@ -20,7 +20,7 @@ describe('server process: key sources at start', () => {
       const history = await readFile(`${keyFile}_history`, 'utf8');
       expect(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| Generated \| /.test(history)).to.equal(true);
       expect(history.includes(key)).to.equal(true);
-      expect(server.lines().some((l) => String(l.message).includes('manage-key show'))).to.equal(true);
+      expect(server.lines().some((l) => String(l.message).includes('run "scripts/manage-key show"'))).to.equal(true);
       expect((server.stdout() + server.stderr()).includes(key)).to.equal(false);
       expect(await statusOf(`${server.url}/api/v1/health`, key)).to.equal(200);
     } finally {
