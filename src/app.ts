@@ -72,10 +72,14 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
     ctx.res.setHeader('X-Request-Id', requestId);
     return requestId;
   };
-  const finish = (ctx: Context, start: number): void => {
-    // While draining, an answer also closes its connection, so a keep-alive client opens a new one
-    // (to another replica) instead of sending its next request into a socket about to close.
+  // While draining, an answer also closes its connection, so a keep-alive client opens a new one
+  // (to another replica) instead of sending its next request into a socket about to close. Checked
+  // before the answer too, for routes that write theirs straight to the Node response.
+  const closeIfDraining = (ctx: Context): void => {
     if (!status().accepting && !ctx.headerSent) ctx.res.setHeader('Connection', 'close');
+  };
+  const finish = (ctx: Context, start: number): void => {
+    closeIfDraining(ctx);
     const route = routeLabel(ctx);
     metrics.request(route, ctx.status);
     if (accessLog) {
@@ -90,6 +94,7 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
     const given = ctx.req.headers['x-request-id'];
     if (typeof given === 'string' && SANE_REQUEST_ID.test(given)) assignId(ctx, given);
     else if (accessLog) assignId(ctx, newId());
+    closeIfDraining(ctx);
     const start = accessLog ? performance.now() : 0;
     // An absolute-form target (`GET http://host/path`) that no URL parser accepts is refused before Koa
     // parses it: Node's legacy parser would throw later and print a deprecation warning for each one.

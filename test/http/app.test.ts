@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { expect } from 'chai';
 import { KeyStore } from '../../src/key-store.js';
 import { FailureThrottle } from '../../src/throttle.js';
@@ -84,6 +86,37 @@ describe('app: routes', () => {
       expect(after.key.fingerprint).to.not.equal(before.key.fingerprint);
       expect(after.previousKey.fingerprint).to.equal(before.key.fingerprint);
     } finally {
+      await app.close();
+    }
+  });
+
+  it('writes health itself: JSON, no-store, exact Content-Length, HEAD without a body, Connection: close while draining', async () => {
+    const app = await startApp();
+    const agent = new HttpAgent({ keepAlive: true });
+    const get = (method: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> => new Promise((resolve, reject) => {
+      httpRequest(`${app.url}/api/v1/health`, { method, headers: { 'X-API-Key': KEY, 'X-Request-Id': 'h-1' }, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      }).on('error', reject).end();
+    });
+    try {
+      const full = await get('GET');
+      expect(full.status).to.equal(200);
+      expect(full.headers).to.include({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': 'h-1' });
+      expect(Number(full.headers['content-length'])).to.equal(Buffer.byteLength(full.body));
+      expect((JSON.parse(full.body) as { status: string }).status).to.equal('ok');
+      const head = await get('HEAD');
+      expect(head.status).to.equal(200);
+      expect(head.body).to.equal('');
+      expect(head.headers['content-length']).to.equal(full.headers['content-length']);
+      expect(full.headers.connection).to.not.equal('close');
+      app.status.accepting = false;
+      expect((await get('GET')).headers.connection).to.equal('close');
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/api/v1/health",code="200"} 3');
+    } finally {
+      agent.destroy();
       await app.close();
     }
   });
