@@ -28,6 +28,15 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
+/** Sends `signal` to `pid` unless it has already exited (a worker with nothing to drain may be gone). */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
 /** Whether `pid` holds an inotify descriptor, i.e. watches files; undefined without /proc. */
 async function watchesFiles(pid: number): Promise<boolean | undefined> {
   const dir = `/proc/${pid}/fd`;
@@ -167,7 +176,7 @@ describe('workers: the daemon with --workers 2 (real processes)', function () {
     server.child.kill('SIGTERM');
     // A service manager stopping the whole group signals each worker too: that repeat must not cut the drain.
     await waitForLines((l) => l.message === 'shutting down', 2, 3000);
-    for (const pid of pids) process.kill(pid, 'SIGTERM');
+    for (const pid of pids) signalIfAlive(pid, 'SIGTERM');
     expect((await inFlight).status).to.equal(200);
     expect((await server.exited).code).to.equal(0);
     const stopped = lines((l) => l.message === 'worker stopped');
