@@ -79,6 +79,10 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
   }
 
   const { root, relevant } = watchedPaths(options.keyFile);
+  // Every event in the watched directories passes through here, most of them about other files (an
+  // editor's or a writer's temp files): a name that cannot be relevant is dropped before any path work.
+  const names = new Set([...relevant].map((path) => basename(path)));
+  const isRelevant = (path: string) => names.has(basename(path)) && relevant.has(resolve(path));
   const dir = dirname(resolve(options.keyFile));
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   const seen = (trigger: string, path: string) => {
@@ -98,7 +102,7 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
   const open = async (): Promise<FSWatcher> => {
     const fresh = watch(root, {
       // Lets chokidar descend only along the path to the key, so it holds a handful of watches.
-      ignored: (path: string) => !relevant.has(resolve(path)),
+      ignored: (path: string) => !isRelevant(path),
       followSymlinks: false,
       ignoreInitial: true,
       persistent: true,
@@ -108,7 +112,7 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
     // write right after a first is read at once instead of at the settle re-check.
     fresh.on('raw', (event, name, details) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      if (!watched || !name) return;
+      if (!watched || !name || !names.has(name)) return;
       const path = basename(watched) === name ? watched : join(watched, name);
       if (relevant.has(resolve(path))) seen(`raw-${event}:${name}`, path);
     });
