@@ -15,4 +15,5 @@ COPY scripts ./scripts
 # The image's `node` user (uid 1000) matches the Deployment's runAsUser.
 USER node
 EXPOSE 8000
-ENTRYPOINT ["node", "dist/server.js"]
+# Same node flags as `npm start` (docs/server.md, "Memory").
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/server.js"]

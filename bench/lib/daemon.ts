@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, rename, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,18 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 /** The built daemon and CLI the benchmark runs, exactly as `npm start` / `manage-key` do. */
 export const SERVER_JS = join(ROOT, 'dist', 'server.js');
 export const CLI_JS = join(ROOT, 'dist', 'cli.js');
+/** Preload that reports the daemon's live heap after a full GC on SIGUSR2 (with --expose-gc). */
+export const HEAP_PROBE = join(ROOT, 'bench', 'lib', 'heap-probe.mjs');
+/** The node flags `npm start` gives the daemon (package.json `scripts.start`), so it is measured as users run it. */
+export const START_NODE_FLAGS = startNodeFlags();
+
+function startNodeFlags(): string[] {
+  const start = String((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: unknown } }).scripts?.start);
+  const words = start.trim().split(/\s+/);
+  const entry = words.indexOf('dist/server.js');
+  if (words[0] !== 'node' || entry < 0) throw new Error(`package.json "start" is not "node [flags] dist/server.js": ${start}`);
+  return words.slice(1, entry);
+}
 
 /** Thrown by a section that cannot run here; the table shows the reason instead of numbers. */
 export class SkipError extends Error {}
@@ -47,7 +59,7 @@ export async function renameKeyInto(keyFile: string, key: string): Promise<void>
   await (await stageKey(keyFile, key))();
 }
 
-/** Starts `node dist/server.js --port 0 --key-file F [args]` with a clean environment; SkipError if it won't start. */
+/** Starts `node <npm start's flags> [nodeArgs] dist/server.js --port 0 --key-file F [args]` with a clean environment; SkipError if it won't start. */
 export async function startDaemon(keyFile: string, args: string[] = [], nodeArgs: string[] = []): Promise<RunningServer> {
   requireDaemon();
   const env: NodeJS.ProcessEnv = {};
@@ -57,7 +69,7 @@ export async function startDaemon(keyFile: string, args: string[] = [], nodeArgs
   try {
     return await startServer({
       command: process.execPath,
-      args: [...nodeArgs, SERVER_JS, '--port', '0', '--host', '127.0.0.1', '--key-file', keyFile, ...args],
+      args: [...START_NODE_FLAGS, ...nodeArgs, SERVER_JS, '--port', '0', '--host', '127.0.0.1', '--key-file', keyFile, ...args],
       env, replaceEnv: true, cwd: ROOT,
     });
   } catch (err) {

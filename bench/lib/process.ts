@@ -14,6 +14,8 @@ export interface RunningServer {
   listeningAt: number;
   /** Output lines seen so far (stdout and stderr), for error messages and checks. */
   output: string[];
+  /** The next output line that `matches`, from now on; rejects after `timeoutMs`. */
+  nextLine(matches: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -38,12 +40,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const waiters = new Set<(line: string) => void>();
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening" line within ${options.timeoutMs ?? 10000} ms:\n${tail(output)}`)), options.timeoutMs ?? 10000);
     const onLine = (line: string): void => {
       output.push(line);
       if (output.length > 500) output.splice(0, 100);
+      for (const waiter of waiters) waiter(line);
       const port = listeningPort(line);
       if (port !== undefined) { clearTimeout(timer); resolve(port); }
     };
@@ -57,6 +61,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const listeningAt = performance.now();
   return {
     child, pid: child.pid!, port, url: `http://127.0.0.1:${port}`, spawnedAt, listeningAt, output,
+    nextLine(matches, timeoutMs = 5000) {
+      return new Promise<string>((resolve, reject) => {
+        const done = () => { clearTimeout(timer); waiters.delete(waiter); };
+        const waiter = (line: string) => { if (matches(line)) { done(); resolve(line); } };
+        const timer = setTimeout(() => { done(); reject(new Error(`no such line within ${timeoutMs} ms:\n${tail(output)}`)); }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
     async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
