@@ -10,21 +10,10 @@ export interface ErrorAnswer {
   headers?: Record<string, string>;
 }
 
-/** An error meant for the client: status, a detail safe to show, and headers such as Retry-After. */
-export class HttpError extends Error {
-  readonly status: number;
-  readonly expose = true;
-  readonly headers?: Record<string, string>;
-
-  constructor(status: number, detail: string, headers?: Record<string, string>) {
-    super(detail);
-    this.name = 'HttpError';
-    this.status = status;
-    this.headers = headers;
-  }
-}
-
-/** Maps any thrown value to an answer; only errors marked `expose` show their message, 5xx never do. */
+/**
+ * Maps any thrown value to an answer. Errors carry `status`/`expose`/`headers` as Koa's `ctx.throw` and
+ * its body parsers make them; only errors marked `expose` show their message, 5xx never do.
+ */
 export function toErrorAnswer(err: unknown): ErrorAnswer {
   // URIError: bad percent-encoding; ERR_INVALID_URL: an absolute-form target Node accepts but cannot parse.
   if (err instanceof URIError || (err as { code?: unknown } | null)?.code === 'ERR_INVALID_URL') return { status: 400, detail: 'Malformed URL' };

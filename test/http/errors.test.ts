@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { HttpError, toErrorAnswer } from '../../src/http-errors.js';
+import { toErrorAnswer } from '../../src/http-errors.js';
 
 describe('toErrorAnswer', () => {
   it('shows the message of an exposed client error, with its headers', () => {
-    expect(toErrorAnswer(new HttpError(429, 'slow down', { 'Retry-After': '3' }))).to.deep.equal({ status: 429, detail: 'slow down', headers: { 'Retry-After': '3' } });
+    const thrown = Object.assign(new Error('slow down'), { status: 429, expose: true, headers: { 'Retry-After': '3' } });
+    expect(toErrorAnswer(thrown)).to.deep.equal({ status: 429, detail: 'slow down', headers: { 'Retry-After': '3' } });
   });
 
   it('turns a URIError (bad percent-encoding) into 400', () => {
