@@ -81,10 +81,17 @@ async function rotateLocked(options: RotateOptions): Promise<{ key: string; prev
   return { key, previous };
 }
 
-// Write-ahead: the history knows a key before the key file puts it in force.
+// Write-ahead: the history knows a key before the key file puts it in force. A run that fails (a full
+// disk, a directory it cannot write) takes its history lines back out, so it changes nothing; a run
+// killed half way leaves them, for a key that never came into force, which the history's readers allow.
 async function commit(options: KeyOpsOptions, entries: HistoryEntry[], key: string): Promise<void> {
-  await appendHistory(historyPathFor(options.keyFile), entries);
-  await writeKeyFile(options.keyFile, key, { onFallback: options.onNote });
+  const takeBack = await appendHistory(historyPathFor(options.keyFile), entries);
+  try {
+    await writeKeyFile(options.keyFile, key, { onFallback: options.onNote });
+  } catch (err) {
+    await takeBack().catch(() => undefined);
+    throw err;
+  }
 }
 
 function now(options: KeyOpsOptions): Date {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -88,6 +89,18 @@ describe('history', () => {
       const { entries, malformed } = parseHistory(await readFile(path, 'utf8'));
       expect(malformed).to.equal(1);
       expect(entries.map((e) => `${e.action}|${e.key}`)).to.deep.equal(['Generated|k1', 'Generated|k3']);
+    });
+
+    it('takes its entries back out on request, byte for byte, and removes a file it created', async () => {
+      const path = join(dir, 'h');
+      const takeBackFirst = await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+      const before = await readFile(path);
+      const takeBack = await appendHistory(path, [entry(1, Action.replaced, 'k1'), entry(1, Action.rotatedNew, 'k2')]);
+      expect((await readFile(path)).length).to.be.above(before.length);
+      await takeBack();
+      expect((await readFile(path)).equals(before)).to.equal(true);
+      await takeBackFirst();
+      expect(existsSync(path)).to.equal(false);
     });
 
     it('serialises many concurrent appends into whole lines', async () => {
