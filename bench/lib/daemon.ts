@@ -14,14 +14,16 @@ export const SERVER_JS = join(ROOT, 'dist', 'server.js');
 export const CLI_JS = join(ROOT, 'dist', 'cli.js');
 /** Preload that reports the daemon's live heap after a full GC on SIGUSR2 (with --expose-gc). */
 export const HEAP_PROBE = join(ROOT, 'bench', 'lib', 'heap-probe.mjs');
-/** The node flags `npm start` gives the daemon (package.json `scripts.start`), so it is measured as users run it. */
-export const START_NODE_FLAGS = startNodeFlags();
 
-function startNodeFlags(): string[] {
+/** The node flags `npm start` gives the daemon (package.json `scripts.start`), so it is measured as users run it. */
+export function startNodeFlags(): string[] {
   const start = String((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: unknown } }).scripts?.start);
   const words = start.trim().split(/\s+/);
   const entry = words.indexOf('dist/server.js');
-  if (words[0] !== 'node' || entry < 0) throw new Error(`package.json "start" is not "node [flags] dist/server.js": ${start}`);
+  // Plain flags only: anything the benchmark could not repeat exactly is refused rather than guessed at.
+  if (words[0] !== 'node' || entry !== words.length - 1 || words.some((w) => /["'$\\]/.test(w))) {
+    throw new SkipError(`package.json "start" is not "node [flags] dist/server.js": ${start}`);
+  }
   return words.slice(1, entry);
 }
 
@@ -69,7 +71,7 @@ export async function startDaemon(keyFile: string, args: string[] = [], nodeArgs
   try {
     return await startServer({
       command: process.execPath,
-      args: [...START_NODE_FLAGS, ...nodeArgs, SERVER_JS, '--port', '0', '--host', '127.0.0.1', '--key-file', keyFile, ...args],
+      args: [...startNodeFlags(), ...nodeArgs, SERVER_JS, '--port', '0', '--host', '127.0.0.1', '--key-file', keyFile, ...args],
       env, replaceEnv: true, cwd: ROOT,
     });
   } catch (err) {

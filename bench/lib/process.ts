@@ -63,10 +63,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     child, pid: child.pid!, port, url: `http://127.0.0.1:${port}`, spawnedAt, listeningAt, output,
     nextLine(matches, timeoutMs = 5000) {
       return new Promise<string>((resolve, reject) => {
-        const done = () => { clearTimeout(timer); waiters.delete(waiter); };
-        const waiter = (line: string) => { if (matches(line)) { done(); resolve(line); } };
-        const timer = setTimeout(() => { done(); reject(new Error(`no such line within ${timeoutMs} ms:\n${tail(output)}`)); }, timeoutMs);
+        let settled = false;
+        const settle = (err: Error | undefined, line?: string) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          if (err) reject(err);
+          else resolve(line!);
+        };
+        const waiter = (line: string) => {
+          try {
+            if (matches(line)) settle(undefined, line);
+          } catch (err) {
+            settle(err as Error);
+          }
+        };
+        const timer = setTimeout(() => settle(new Error(`no such line within ${timeoutMs} ms:\n${tail(output)}`)), timeoutMs);
         waiters.add(waiter);
+        void exited.then((code) => settle(new Error(`exited with code ${code} while waiting for a line:\n${tail(output)}`)));
       });
     },
     async stop(graceMs = 5000) {

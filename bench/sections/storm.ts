@@ -19,20 +19,23 @@ export const storm: Section = {
     const prober = new Prober(daemon.url);
     try {
       for (let i = 0; i < 50; i++) await prober.status(PATH, keys.key);
+      // Each storm starts just after a full collection (the probe's), so both are measured alike.
+      const liveBefore = await liveHeap(daemon);
       await sleep(1000);
       const before = await usage(daemon.pid);
-      const liveBefore = await liveHeap(daemon);
       const first = await rotateStorm(keys.keyFile, count, prober, keys.key);
       const after = await usage(daemon.pid);
       const liveAfter = await liveHeap(daemon);
       // The same storm again: growth the first left behind is warm-up (V8's young generation, compiled
       // code, the file-system threads' malloc arenas) or garbage not yet collected if the heap still
       // live after a full collection stays flat.
+      await sleep(1000);
+      const beforeSecond = await usage(daemon.pid);
       const second = await rotateStorm(keys.keyFile, count, prober, first.last);
       const afterSecond = await usage(daemon.pid);
       const liveAfterSecond = await liveHeap(daemon);
       const growth = mib(after.rss - before.rss);
-      const secondGrowth = mib(afterSecond.rss - after.rss);
+      const secondGrowth = mib(afterSecond.rss - beforeSecond.rss);
       settings.log(`  ${count} renames in ${Math.round(first.renameMs)} ms, again in ${Math.round(second.renameMs)} ms`);
       return {
         metrics: [
@@ -48,7 +51,7 @@ export const storm: Section = {
           { name: 'a second storm: open fds after', value: afterSecond.fds, goal: 'flat', met: afterSecond.fds <= before.fds },
           { name: 'heap live after a full GC: before -> first -> second storm', value: [liveBefore, liveAfter, liveAfterSecond].map(mib).join(' -> '), unit: 'MiB' },
         ],
-        details: { count, before, after, afterSecond, liveHeap: [liveBefore, liveAfter, liveAfterSecond], first: withoutKey(first), second: withoutKey(second) },
+        details: { count, before, after, beforeSecond, afterSecond, liveHeap: [liveBefore, liveAfter, liveAfterSecond], first: withoutKey(first), second: withoutKey(second) },
       };
     } finally {
       await prober.close();
@@ -61,7 +64,12 @@ export const storm: Section = {
 /** Makes the daemon collect all garbage (bench/lib/heap-probe.mjs) and returns the bytes still live on its heap. */
 async function liveHeap(daemon: RunningServer): Promise<number> {
   const answer = daemon.nextLine((line) => line.startsWith('{"heapProbe"'));
-  process.kill(daemon.pid, 'SIGUSR2');
+  try {
+    process.kill(daemon.pid, 'SIGUSR2');
+  } catch (err) {
+    answer.catch(() => undefined); // the daemon is gone: the kill's error is the one to report
+    throw err;
+  }
   return (JSON.parse(await answer) as { heapProbe: { heapUsed: number } }).heapProbe.heapUsed;
 }
 

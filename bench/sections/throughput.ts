@@ -4,6 +4,7 @@ import { SkipError, makeKeyDir, startDaemon } from '../lib/daemon.js';
 import { startBare } from '../lib/servers.js';
 import type { RunningServer } from '../lib/process.js';
 import type { Metric, Section } from '../lib/section.js';
+import { mib, rssBytes } from '../lib/procstat.js';
 import { round } from '../lib/stats.js';
 
 const PATH = '/api/v1/health';
@@ -33,6 +34,8 @@ export const throughput: Section = {
       }
       settings.log(`  ${settings.rounds} alternating rounds x ${settings.roundSeconds} s, ${settings.connections} connections: ${targets.map((t) => t.name).join(', ')}`);
       const results = await alternatingRounds(targets, settings);
+      // Resident memory once the rounds are over: after this much load V8's young generation has grown to its cap.
+      const rssAfterLoad = new Map(await Promise.all(targets.map(async (t) => [t.name, await rssBytes(t.pid!)] as const)));
       const koa = results.find((r) => r.name === 'bare-koa')!;
       const http = results.find((r) => r.name === 'bare-http')!;
       const metrics: Metric[] = [];
@@ -40,6 +43,8 @@ export const throughput: Section = {
         metrics.push({ name: `${r.name} req/s (median)`, value: Math.round(r.rps) });
         metrics.push({ name: `${r.name} p99 latency (median)`, value: r.p99Ms, unit: 'ms' });
         if (r.cpuUsPerRequest !== undefined) metrics.push({ name: `${r.name} CPU per request (median)`, value: round(r.cpuUsPerRequest, 1), unit: 'us' });
+        const rss = rssAfterLoad.get(r.name);
+        if (rss !== undefined) metrics.push({ name: `${r.name} RSS after the rounds`, value: mib(rss), unit: 'MiB' });
         if (r.non2xx + r.errors > 0) metrics.push({ name: `${r.name} non-2xx + errors`, value: r.non2xx + r.errors, goal: '0', met: false });
       }
       const daemon = results.find((r) => r.name === 'daemon');
