@@ -113,8 +113,11 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
     fresh.on('raw', (event, name, details) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (!watched || !name || !names.has(name)) return;
-      const path = basename(watched) === name ? watched : join(watched, name);
-      if (relevant.has(resolve(path))) seen(`raw-${event}:${name}`, path);
+      // A directory's watch names an entry, a file's (or symlink's) watch names the file itself; an
+      // entry may share its directory's name (api/api), so the entry reading is tried first.
+      const entry = join(watched, name);
+      if (relevant.has(resolve(entry))) seen(`raw-${event}:${name}`, entry);
+      else if (basename(watched) === name && relevant.has(resolve(watched))) seen(`raw-${event}:${name}`, watched);
     });
     fresh.on('error', onError);
     await new Promise<void>((done) => fresh.once('ready', done));

@@ -39,6 +39,22 @@ describe('key watcher', function () {
     }
   });
 
+  it('tells a key file from a directory of the same name (api/api): writing the key is no directory change', async function () {
+    const sameName = join(dir, 'api', 'api');
+    await mkdir(sameName);
+    const file = join(sameName, 'api');
+    const triggers: string[] = [];
+    const watcher = await watchKeyFile({ keyFile: file, mode: 'events', backstopMs: 0, settleMs: 20, onChange: (t) => triggers.push(t) });
+    try {
+      await writeKeyFile(file, generateKey());
+      await waitFor(() => triggers.includes('settle'), 'the re-check after the write');
+      await pause(100);
+      expect(triggers.filter((t) => t === 'rewatch'), 'no re-watch, as after a re-created directory').to.deep.equal([]);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('runs the backstop check every backstopMs, and stops every timer on close', async function () {
     const triggers: string[] = [];
     const watcher = await watchKeyFile({ keyFile, mode: 'events', backstopMs: 20, onChange: (t) => triggers.push(t) });
