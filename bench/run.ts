@@ -1,5 +1,6 @@
 // `npm run bench`: runs every section once, prints one table and writes bench/results/latest.json.
-// Flags: --quick (short rounds, for a smoke run), --only id,id (a subset), --profile (CPU profile of the daemon
+// Flags: --quick (short rounds, for a smoke run), --only id,id (a subset; the only way to run the opt-in
+// `soak`), --profile (CPU profile of the daemon
 // during `throughput`, into bench/results/profiles/). Any of them writes partial.json instead.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,8 +16,9 @@ import { storm } from './sections/storm.js';
 import { startup } from './sections/startup.js';
 import { proxy } from './sections/proxy.js';
 import { workers } from './sections/workers.js';
+import { soak } from './sections/soak.js';
 
-const SECTIONS: Section[] = [throughput, reload, rotationLoad, storm, startup, proxy, workers];
+const SECTIONS: Section[] = [throughput, reload, rotationLoad, storm, startup, proxy, workers, soak];
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } } });
 const only = values.only?.split(',').map((s) => s.trim());
@@ -38,7 +40,7 @@ function log(message: string): void {
 const machine = describeMachine();
 const startedAt = new Date();
 const results: SectionResult[] = [];
-for (const section of SECTIONS.filter((s) => !only || only.includes(s.id))) {
+for (const section of SECTIONS.filter((s) => (only ? only.includes(s.id) : !s.optIn))) {
   log(`[${section.id}] ${section.title}`);
   const t0 = performance.now();
   try {

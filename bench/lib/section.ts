@@ -25,4 +25,10 @@ export interface BenchSettings {
 }
 
 /** A runnable section. */
-export interface Section { id: string; title: string; run(settings: BenchSettings): Promise<Omit<SectionResult, 'id' | 'title'>> }
+export interface Section {
+  id: string;
+  title: string;
+  /** Runs only when named in `--only` (long sections). */
+  optIn?: boolean;
+  run(settings: BenchSettings): Promise<Omit<SectionResult, 'id' | 'title'>>;
+}

@@ -10,6 +10,8 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     amount?: number;
+    /** Requests per second across all connections. */
+    overallRate?: number;
     timeout?: number;
     headers?: Record<string, string>;
     method?: string;
