@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import autocannon from 'autocannon';
-import type { Instance, Result } from 'autocannon';
 import { CLI_JS, SkipError, makeKeyDir, startDaemon } from '../lib/daemon.js';
-import { summarise } from '../lib/load.js';
+import { rotateWithCli, startRotatingClients } from '../lib/rotating-clients.js';
+import type { RotatingClients } from '../lib/rotating-clients.js';
 import type { Section } from '../lib/section.js';
 
-const run = promisify(execFile);
 const ROTATIONS = 20;
 const CLIENTS = 16;
 // 100 ms, not less: with both cores saturated (load generator, daemon and the CLI's own Node start-up),
@@ -25,34 +21,22 @@ export const rotationLoad: Section = {
     if (!existsSync(CLI_JS)) throw new SkipError('dist/cli.js not built yet (the CLI is not on this branch)');
     const keys = await makeKeyDir();
     const daemon = await startDaemon(keys.keyFile, ['--grace', '30s']).catch(async (err: unknown) => { await keys.cleanup(); throw err; });
-    let current = keys.key;
-    let instance: Instance | undefined;
+    let clients: RotatingClients | undefined;
     try {
-      let done!: (err: Error | null, r: Result) => void;
-      const finished = new Promise<Result>((resolve, reject) => { done = (err, r) => (err ? reject(err) : resolve(r)); });
-      finished.catch(() => undefined);
-      instance = autocannon({
-        url: daemon.url,
-        connections: CLIENTS,
-        duration: 600,
-        requests: [{ method: 'GET', path: '/api/v1/health', setupRequest: (req) => ({ ...req, headers: { 'x-api-key': current } }) }],
-      }, (err, result) => done(err, result));
+      clients = startRotatingClients(daemon.url, keys.key, { path: '/api/v1/health', connections: CLIENTS, maxSeconds: 600 });
       await sleep(500);
       const cliMs: number[] = [];
       for (let i = 0; i < ROTATIONS; i++) {
         const t0 = performance.now();
-        const { stdout } = await run(process.execPath, [CLI_JS, 'rotate', '--key-file', keys.keyFile], { cwd: keys.dir });
+        const next = await rotateWithCli(keys);
         cliMs.push(performance.now() - t0);
-        const next = stdout.trim();
-        if (!/^\S+$/.test(next)) throw new Error('rotate printed something other than one key');
         // Clients learn the new key a little after the rotation, as real clients would.
-        setTimeout(() => { current = next; }, SWITCH_AFTER_MS);
+        clients.switchTo(next, SWITCH_AFTER_MS);
         await sleep(GAP_MS);
       }
       await sleep(500);
-      instance.stop();
-      instance = undefined;
-      const r = summarise(await finished);
+      const r = await clients.stop();
+      clients = undefined;
       settings.log(`  ${r.total} requests, CLI rotate took ${Math.round(cliMs.reduce((a, b) => a + b, 0) / cliMs.length)} ms on average`);
       return {
         metrics: [
@@ -64,7 +48,7 @@ export const rotationLoad: Section = {
         details: { ...r, cliMs },
       };
     } finally {
-      instance?.stop();
+      await clients?.stop().catch(() => undefined);
       await daemon.stop();
       await keys.cleanup();
     }

@@ -1,15 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import autocannon from 'autocannon';
-import type { Instance, Result } from 'autocannon';
 import { CLI_JS, SkipError, makeKeyDir, startDaemon } from '../lib/daemon.js';
-import { summarise } from '../lib/load.js';
 import { fdCount, mib, rssBytes } from '../lib/procstat.js';
+import { rotateWithCli, startRotatingClients } from '../lib/rotating-clients.js';
+import type { RotatingClients } from '../lib/rotating-clients.js';
 import type { Section } from '../lib/section.js';
-
-const run = promisify(execFile);
 const CLIENTS = 16;
 /** A steady load, not a saturating one: what a daemon in service sees, leaving the CLI room to run. */
 const REQUESTS_PER_SECOND = 2000;
@@ -31,29 +26,18 @@ export const soak: Section = {
     if (!(minutes >= 1)) throw new SkipError(`SOAK_MINUTES must be at least 1, not ${process.env.SOAK_MINUTES}`);
     const keys = await makeKeyDir();
     const daemon = await startDaemon(keys.keyFile, ['--grace', '30s']).catch(async (err: unknown) => { await keys.cleanup(); throw err; });
-    let current = keys.key;
-    let instance: Instance | undefined;
+    let clients: RotatingClients | undefined;
     try {
-      let done!: (err: Error | null, r: Result) => void;
-      const finished = new Promise<Result>((resolve, reject) => { done = (err, r) => (err ? reject(err) : resolve(r)); });
-      finished.catch(() => undefined);
-      instance = autocannon({
-        url: daemon.url,
-        connections: CLIENTS,
-        overallRate: REQUESTS_PER_SECOND,
-        duration: minutes * 60 + 60,
-        requests: [{ method: 'GET', path: '/api/v1/health', setupRequest: (req) => ({ ...req, headers: { 'x-api-key': current } }) }],
-      }, (err, result) => done(err, result));
+      clients = startRotatingClients(daemon.url, keys.key, {
+        path: '/api/v1/health', connections: CLIENTS, overallRate: REQUESTS_PER_SECOND, maxSeconds: minutes * 60 + 60,
+      });
       const samples: { atS: number; rssMiB: number; fds: number; rotations: number }[] = [];
       const t0 = performance.now();
       let rotations = 0;
       let nextSample = t0 + SAMPLE_EVERY_MS;
       while (performance.now() - t0 < minutes * 60_000) {
-        const { stdout } = await run(process.execPath, [CLI_JS, 'rotate', '--key-file', keys.keyFile], { cwd: keys.dir });
-        const next = stdout.trim();
-        if (!/^\S+$/.test(next)) throw new Error('rotate printed something other than one key');
+        clients.switchTo(await rotateWithCli(keys), SWITCH_AFTER_MS);
         rotations++;
-        setTimeout(() => { current = next; }, SWITCH_AFTER_MS);
         await sleep(ROTATE_EVERY_MS);
         if (performance.now() >= nextSample) {
           nextSample += SAMPLE_EVERY_MS;
@@ -63,9 +47,8 @@ export const soak: Section = {
         }
       }
       await sleep(500);
-      instance.stop();
-      instance = undefined;
-      const r = summarise(await finished);
+      const r = await clients.stop();
+      clients = undefined;
       const first = samples[0]!;
       const last = samples.at(-1)!;
       const later = samples.filter((s) => s.atS >= 60);
@@ -83,7 +66,7 @@ export const soak: Section = {
         details: { minutes, rotations, samples, ...r },
       };
     } finally {
-      instance?.stop();
+      await clients?.stop().catch(() => undefined);
       await daemon.stop();
       await keys.cleanup();
     }
