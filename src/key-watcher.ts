@@ -115,9 +115,8 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
       if (!watched || !name || !names.has(name)) return;
       // A directory's watch names an entry, a file's (or symlink's) watch names the file itself; an
       // entry may share its directory's name (api/api), so the entry reading is tried first.
-      const entry = join(watched, name);
-      if (relevant.has(resolve(entry))) seen(`raw-${event}:${name}`, entry);
-      else if (basename(watched) === name && relevant.has(resolve(watched))) seen(`raw-${event}:${name}`, watched);
+      const path = [join(watched, name), watched].find((p) => basename(p) === name && isRelevant(p));
+      if (path) seen(`raw-${event}:${name}`, path);
     });
     fresh.on('error', onError);
     await new Promise<void>((done) => fresh.once('ready', done));
