@@ -1,18 +1,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tempDir } from '../key/helpers.js';
+import { directoryDigest, tempDir } from '../key/helpers.js';
 import { requireBuild, runCli } from './processes.js';
 
 const NOBODY = 65534;
-
-/** The directory's files and their contents, to prove nothing changed. */
-async function snapshot(dir: string): Promise<string> {
-  const names = (await readdir(dir)).sort();
-  const contents = await Promise.all(names.map((n) => readFile(join(dir, n), 'utf8')));
-  return JSON.stringify(names.map((n, i) => [n, contents[i]]));
-}
 
 describe('manage-key on a directory it cannot write', function () {
   this.timeout(30_000);
@@ -38,14 +31,14 @@ describe('manage-key on a directory it cannot write', function () {
     // Prove the directory really is read-only for that user before trusting the result.
     const probe = spawnSync(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(join(api, 'probe'))}, 'x')`], spawn);
     if (probe.status === 0) this.skip(); // the directory stays writable (e.g. a file system ignoring modes)
-    const before = await snapshot(api);
+    const before = await directoryDigest(api);
     for (const args of [['rotate'], ['rotate', '--grace', '10m'], ['generate', '--force']]) {
       const r = await runCli(args, { cwd: dir, spawn });
       expect(r.code, args.join(' ')).to.equal(1);
       expect(r.stderr).to.match(/^manage-key: cannot (lock|write) [^\n]*permission denied \(EACCES\)\n$/);
       expect(r.stdout).to.equal('');
     }
-    expect(await snapshot(api)).to.equal(before);
+    expect(await directoryDigest(api)).to.equal(before);
     // Reading still works.
     expect((await runCli(['show'], { cwd: dir, spawn })).code).to.equal(0);
   });

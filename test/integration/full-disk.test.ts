@@ -1,17 +1,10 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { directoryDigest } from '../key/helpers.js';
 import { acceptedWithin, accepts, keyFrom, manageKey, startServer } from './harness.js';
-
-/** A digest of the directory's names and contents: proof that nothing changed, without printing a key. */
-async function digestOf(dir: string): Promise<string> {
-  const hash = createHash('sha256');
-  for (const name of (await readdir(dir)).sort()) hash.update(`${name}\0`).update(await readFile(join(dir, name))).update('\0');
-  return hash.digest('hex');
-}
 
 /** Writes zeros to `path` until the file system has no room left. */
 async function fill(path: string): Promise<void> {
@@ -52,13 +45,13 @@ describe('a full key directory (the real CLI and server on a 64 KiB tmpfs)', fun
     const server = await startServer(join(api, '.api_key'));
     try {
       await fill(join(dir, 'filler'));
-      const before = await digestOf(api);
+      const before = await directoryDigest(api);
       for (const args of [['rotate'], ['rotate', '--grace', '10m'], ['rotate', '--revoke'], ['generate', '--force']]) {
         const r = await manageKey(args, dir);
         expect(r.code, args.join(' ')).to.equal(1);
         expect(r.stderr, args.join(' ')).to.match(/^manage-key: cannot (lock|write) [^\n]*no space left on the device \(ENOSPC\)[^\n]*\n$/);
         expect(r.stdout, args.join(' ')).to.equal('');
-        expect(await digestOf(api), `${args.join(' ')} left the key directory as it was`).to.equal(before);
+        expect(await directoryDigest(api), `${args.join(' ')} left the key directory as it was`).to.equal(before);
       }
       expect(await accepts(server, key), 'the server still takes the key').to.equal(true);
 

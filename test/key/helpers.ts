@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyFileError } from '../../src/errors.js';
@@ -7,6 +8,13 @@ import { KeyFileError } from '../../src/errors.js';
 export async function tempDir(prefix = 'qwen-key-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A digest of a directory's names and file contents: proof that nothing changed, without printing a key. */
+export async function directoryDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const name of (await readdir(dir)).sort()) hash.update(`${name}\0`).update(await readFile(join(dir, name))).update('\0');
+  return hash.digest('hex');
 }
 
 /** Awaits `promise` and returns its KeyFileError code; fails when it resolves or throws anything else. */
