@@ -13,6 +13,11 @@ export async function fdCount(pid: number): Promise<number> {
   return (await readdir(`/proc/${pid}/fd`)).length;
 }
 
+/** Resident memory (bytes) and open descriptors of a process. */
+export async function usage(pid: number): Promise<{ rss: number; fds: number }> {
+  return { rss: await rssBytes(pid), fds: await fdCount(pid) };
+}
+
 // /proc reports CPU time in clock ticks; USER_HZ is 100 on every Linux build that matters here.
 const TICKS_PER_SECOND = 100;
 

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI_JS, SkipError, makeKeyDir, startDaemon } from '../lib/daemon.js';
-import { fdCount, mib, rssBytes } from '../lib/procstat.js';
+import { mib, usage } from '../lib/procstat.js';
 import { rotateWithCli, startRotatingClients } from '../lib/rotating-clients.js';
 import type { RotatingClients } from '../lib/rotating-clients.js';
 import type { Section } from '../lib/section.js';
+
 const CLIENTS = 16;
 /** A steady load, not a saturating one: what a daemon in service sees, leaving the CLI room to run. */
 const REQUESTS_PER_SECOND = 2000;
@@ -41,7 +42,8 @@ export const soak: Section = {
         await sleep(ROTATE_EVERY_MS);
         if (performance.now() >= nextSample) {
           nextSample += SAMPLE_EVERY_MS;
-          const sample = { atS: Math.round((performance.now() - t0) / 1000), rssMiB: mib(await rssBytes(daemon.pid)), fds: await fdCount(daemon.pid), rotations };
+          const { rss, fds } = await usage(daemon.pid);
+          const sample = { atS: Math.round((performance.now() - t0) / 1000), rssMiB: mib(rss), fds, rotations };
           samples.push(sample);
           settings.log(`  ${sample.atS} s: RSS ${sample.rssMiB} MiB, ${sample.fds} fds, ${rotations} rotations`);
         }

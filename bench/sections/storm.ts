@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKey } from '../../src/key.js';
 import { HEAP_PROBE, Prober, makeKeyDir, renameKeyInto, startDaemon } from '../lib/daemon.js';
-import { fdCount, mib, rssBytes } from '../lib/procstat.js';
+import { mib, usage } from '../lib/procstat.js';
 import type { RunningServer } from '../lib/process.js';
 import type { Section } from '../lib/section.js';
 import { round } from '../lib/stats.js';
@@ -71,11 +71,6 @@ async function liveHeap(daemon: RunningServer): Promise<number> {
     throw err;
   }
   return (JSON.parse(await answer) as { heapProbe: { heapUsed: number } }).heapProbe.heapUsed;
-}
-
-/** Resident memory and open descriptors of a process. */
-async function usage(pid: number): Promise<{ rss: number; fds: number }> {
-  return { rss: await rssBytes(pid), fds: await fdCount(pid) };
 }
 
 /** `count` back-to-back renames starting from key `from`; then how soon the last key is in force, and whether it stays so. */
