@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The manage-key entry point: wires the process to the command layer and sets the exit code. */
-import { runCli } from './cli-commands.js';
+import { runCli } from './cli/commands.js';
 
 // A closed pipe (`manage-key history | head -1`) is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,12 +1,12 @@
 import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'winston';
-import { ConfigError, USAGE, loadConfig } from './config.js';
-import type { Config } from './config.js';
-import { startDaemon } from './daemon.js';
-import type { Daemon } from './daemon.js';
-import { createLogger } from './logger.js';
-import { isClusterPrimary, runPrimary } from './workers.js';
+import { ConfigError, USAGE, loadConfig } from './server/config.js';
+import type { Config } from './server/config.js';
+import { startDaemon } from './server/daemon.js';
+import type { Daemon } from './server/daemon.js';
+import { createLogger } from './server/logger.js';
+import { isClusterPrimary, runPrimary } from './server/workers.js';
 
 // Entry point: configuration, logger, then either the cluster primary or the daemon, and signals.
 // The only module here that touches `process`.
@@ -27,7 +27,7 @@ if (config === 'help') {
   process.exit(0);
 }
 
-const logger = createLogger({ level: config.logLevel, json: !process.stdout.isTTY });
+const logger = createLogger({ level: config.logLevel, json: !process.stdout.isTTY, stream: process.stdout });
 if (isClusterPrimary(config.workers)) {
   // The primary only supervises: it loads no key and watches nothing, so every worker stands on its own.
   // Workers bound their own drain; the primary's deadline comes later and only catches a stuck one.

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile, rename, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'undici';
-import { generateKey } from '../../src/key.js';
+import { generateKey } from '../../src/core/key.js';
 import { startServer } from './process.js';
 import type { RunningServer } from './process.js';
 

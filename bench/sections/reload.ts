@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateKey } from '../../src/key.js';
+import { generateKey } from '../../src/core/key.js';
 import { Prober, makeKeyDir, stageKey, startDaemon } from '../lib/daemon.js';
 import type { Metric, Section } from '../lib/section.js';
 import { percentile, round } from '../lib/stats.js';

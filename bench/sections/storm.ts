@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateKey } from '../../src/key.js';
+import { generateKey } from '../../src/core/key.js';
 import { HEAP_PROBE, Prober, makeKeyDir, renameKeyInto, startDaemon } from '../lib/daemon.js';
 import { mib, usage } from '../lib/procstat.js';
 import type { RunningServer } from '../lib/process.js';

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readKeyFile } from '../../src/key-file.js';
-import { parseHistory } from '../../src/history.js';
-import { fingerprint } from '../../src/key.js';
-import { tempDir } from '../key/helpers.js';
+import { readKeyFile } from '../../src/core/key-file.js';
+import { parseHistory } from '../../src/core/history.js';
+import { fingerprint } from '../../src/core/key.js';
+import { tempDir } from '../core/helpers.js';
 import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli } from './processes.js';
 
 describe('manage-key under concurrency (processes)', function () {

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readKeyFile } from '../../src/key-file.js';
-import { lockPathFor } from '../../src/lock.js';
-import { tempDir } from '../key/helpers.js';
+import { readKeyFile } from '../../src/core/key-file.js';
+import { lockPathFor } from '../../src/core/lock.js';
+import { tempDir } from '../core/helpers.js';
 import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli, seededRandom, startCli } from './processes.js';
 
 const ROTATIONS = 200;

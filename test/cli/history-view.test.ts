@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { formatHistoryView, historyJson } from '../../src/history-view.js';
-import type { HistoryEntry } from '../../src/history.js';
+import { formatHistoryView, historyJson } from '../../src/cli/history-view.js';
+import type { HistoryEntry } from '../../src/core/history.js';
 
 const K1 = 'abc123-first-key-MIDDLE-xyz789';
 const K2 = 'def456-second-key-MIDDLE-uvw000';

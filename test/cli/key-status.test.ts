@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatAge, formatKeyStatus, readKeyStatus } from '../../src/key-status.js';
-import { formatDuration } from '../../src/duration.js';
-import { formatEntry, formatStamp } from '../../src/history.js';
-import { fingerprint } from '../../src/key.js';
-import { tempDir } from '../key/helpers.js';
+import { formatAge, formatKeyStatus, readKeyStatus } from '../../src/cli/key-status.js';
+import { formatDuration } from '../../src/core/duration.js';
+import { formatEntry, formatStamp } from '../../src/core/history.js';
+import { fingerprint } from '../../src/core/key.js';
+import { tempDir } from '../core/helpers.js';
 
 const K1 = 'qwk_first-key-0000000000000000000000000000000';
 const K2 = 'qwk_second-key-111111111111111111111111111111';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile, readdir, stat, symlink } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { tempDir } from '../key/helpers.js';
+import { tempDir } from '../core/helpers.js';
 import { HISTORY_LINE, PRINTED_KEY, WRAPPER, history, requireBuild, runCli } from './processes.js';
 
 const SPELLINGS = {

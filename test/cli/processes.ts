@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseHistory } from '../../src/history.js';
-import type { HistoryEntry } from '../../src/history.js';
+import { parseHistory } from '../../src/core/history.js';
+import type { HistoryEntry } from '../../src/core/history.js';
 
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

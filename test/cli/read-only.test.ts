@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { directoryDigest, tempDir } from '../key/helpers.js';
+import { directoryDigest, tempDir } from '../core/helpers.js';
 import { requireBuild, runCli } from './processes.js';
 
 const NOBODY = 65534;

@@ -1,13 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createApp } from '../../src/app.js';
-import type { AppOptions } from '../../src/app.js';
-import type { ServerStatus } from '../../src/health.js';
-import { clientErrorHandler } from '../../src/http-errors.js';
-import { KeyStore } from '../../src/key-store.js';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createApp } from '../../src/server/http/app.js';
+import type { AppOptions } from '../../src/server/http/app.js';
+import type { ServerStatus } from '../../src/server/http/health.js';
+import { clientErrorHandler } from '../../src/server/http/http-errors.js';
+import { KeyStore } from '../../src/server/reload/key-store.js';
+import { createLogger } from '../../src/server/logger.js';
+import { createMetrics } from '../../src/server/http/metrics.js';
 
 /** A test key: long, random-looking, never printed. */
 export const KEY = 'qwk_test_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeKeyFile } from '../../src/key-file.js';
+import { writeKeyFile } from '../../src/core/key-file.js';
 
 /** The built entry point, started exactly as `npm start` does. */
 export const SERVER_JS = resolve(import.meta.dirname, '../../dist/server.js');

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { directoryDigest } from '../key/helpers.js';
+import { directoryDigest } from '../core/helpers.js';
 import { acceptedWithin, accepts, keyFrom, manageKey, startServer } from './harness.js';
 
 /** Writes zeros to `path` until the file system has no room left. */

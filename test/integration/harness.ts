@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fingerprint, generateKey } from '../../src/key.js';
+import { fingerprint, generateKey } from '../../src/core/key.js';
 import { eventually, registerSecret, spawnServer, statusOf } from '../helpers/server-process.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 import { runCli } from '../cli/processes.js';

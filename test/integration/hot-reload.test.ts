@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { mkdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fingerprint } from '../../src/key.js';
+import { fingerprint } from '../../src/core/key.js';
 import { statusOf, tempDir } from '../helpers/server-process.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 import { Latencies, accepts, freshKey, health, holds, logged, manageKey, metric, run, startServer, swap } from './harness.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fingerprint } from '../../src/key.js';
+import { fingerprint } from '../../src/core/key.js';
 import { tempDir } from '../helpers/server-process.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 import {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
-import { fingerprint } from '../../src/key.js';
+import { fingerprint } from '../../src/core/key.js';
 import { eventually, keyFileWith, tempDir } from '../helpers/server-process.js';
-import { DEFAULT_POLL_MS } from '../../src/key-watcher.js';
+import { DEFAULT_POLL_MS } from '../../src/server/reload/key-watcher.js';
 import { acceptedWithin, accepts, freshKey, logged, metric, startServer } from './harness.js';
 
 // SIGHUP re-reads the key file at once. In poll mode the only other reader is the poll, so the

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { clientResponseHeaders, upstreamRequestHeaders, withoutHopByHop } from '../../src/forward-headers.js';
-import { resolveRequestId } from '../../src/request-id.js';
-import { BodyTooLargeError, declaredLengthExceeds } from '../../src/body-limit.js';
-import { classifyUpstreamError } from '../../src/upstream-error.js';
+import { clientResponseHeaders, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
+import { resolveRequestId } from '../../src/proxy/request-id.js';
+import { BodyTooLargeError, declaredLengthExceeds } from '../../src/proxy/body-limit.js';
+import { classifyUpstreamError } from '../../src/proxy/upstream-error.js';
 
 const base = { remoteAddress: '127.0.0.1', protocol: 'http', host: 'daemon:8000', requestId: 'r1', upstreamHost: 'backend:7860' };
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import Koa from 'koa';
 import winston from 'winston';
-import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/proxy.js';
+import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/proxy/forwarder.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/upstream.ts', import.meta.url));
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
-import { probeUpstream } from '../../src/proxy.js';
+import { probeUpstream } from '../../src/proxy/forwarder.js';
 import { startUpstream, type Upstream } from './harness.js';
 
 describe('probeUpstream', function () {

@@ -1,72 +1,44 @@
 import { expect } from 'chai';
-import { generateKey } from '../../src/key.js';
-import { keyFileWith, registerSecret, spawnServer, statusOf, tempDir } from '../helpers/server-process.js';
+import { availableParallelism } from 'node:os';
+import { ConfigError, loadConfig } from '../../src/server/config.js';
+import type { Config } from '../../src/server/config.js';
 
-describe('server process: configuration', () => {
-  const keyA = generateKey();
-  const keyB = generateKey();
-  const keyDefault = generateKey();
-  for (const key of [keyA, keyB, keyDefault]) registerSecret(key);
+const load = (argv: string[], env: NodeJS.ProcessEnv = {}): Config => loadConfig(argv, env) as Config;
 
-  it('reads the key file from the default path relative to the working directory', async () => {
-    const { dir, cleanup } = await tempDir();
-    await keyFileWith(dir, keyDefault);
-    const server = await spawnServer({ cwd: dir, args: ['--port', '0'] });
-    try {
-      expect(await statusOf(`${server.url}/api/v1/health`, keyDefault)).to.equal(200);
-    } finally {
-      await server.stop();
-      await cleanup();
-    }
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const c = load([]);
+    expect(c).to.deep.include({ port: 8000, host: '127.0.0.1', keyFile: 'api/.api_key', graceMs: 0, logLevel: 'info', watchMode: 'events',
+      upstreamTimeoutMs: 600_000, maxBodyBytes: 100 * 1024 * 1024, drainTimeoutMs: 30_000, readyRequiresUpstream: false, workers: 1, development: false });
+    expect(c.upstream).to.equal(undefined);
+    expect(c.maxKeyAgeMs).to.equal(undefined);
+    expect(c.authFailLimit).to.deep.equal({ count: 300, periodMs: 60_000 });
   });
 
-  it('takes env over defaults and flags over env', async () => {
-    const { dir, cleanup } = await tempDir();
-    await keyFileWith(dir, keyDefault);
-    const fileA = await keyFileWith(dir, keyA, 'a/.api_key');
-    const fileB = await keyFileWith(dir, keyB, 'b/.api_key');
-    const fromEnv = await spawnServer({ cwd: dir, env: { PORT: '0', HOST: '127.0.0.1', QWEN_API_KEY_FILE: fileA, LOG_LEVEL: 'http' } });
-    // PORT=1 in the env would fail to bind; the flag wins.
-    const fromFlags = await spawnServer({
-      cwd: dir, env: { PORT: '1', QWEN_API_KEY_FILE: fileA, LOG_LEVEL: 'http' }, args: ['--port', '0', '--key-file', fileB, '--log-level', 'info'],
-    });
-    try {
-      expect(await statusOf(`${fromEnv.url}/api/v1/health`, keyA)).to.equal(200);
-      expect(await statusOf(`${fromEnv.url}/api/v1/health`, keyDefault)).to.equal(401);
-      await fromEnv.waitForLine((l) => l.message === 'request');
-      expect(await statusOf(`${fromFlags.url}/api/v1/health`, keyB)).to.equal(200);
-      expect(await statusOf(`${fromFlags.url}/api/v1/health`, keyA)).to.equal(401);
-      expect(fromFlags.lines().some((l) => l.message === 'request')).to.equal(false);
-    } finally {
-      await Promise.all([fromEnv.stop(), fromFlags.stop()]);
-      await cleanup();
-    }
+  it('takes flags over env over defaults', () => {
+    expect(load([], { PORT: '9000' }).port).to.equal(9000);
+    expect(load(['--port', '9001'], { PORT: '9000' }).port).to.equal(9001);
+    expect(load(['--grace=10m'], { QWEN_KEY_GRACE: '1h' }).graceMs).to.equal(600_000);
+    expect(load([], { QWEN_READY_REQUIRES_UPSTREAM: 'true' }).readyRequiresUpstream).to.equal(true);
+    expect(load(['--ready-requires-upstream']).readyRequiresUpstream).to.equal(true);
+    expect(load([], { QWEN_MAX_BODY: '512k' }).maxBodyBytes).to.equal(512 * 1024);
+    expect(load(['--workers', 'auto']).workers).to.equal(availableParallelism());
+    expect(load([], { QWEN_WORKERS: '3' }).workers).to.equal(3);
+    expect(load(['--max-key-age', '90d']).maxKeyAgeMs).to.equal(90 * 86_400_000);
+    expect(load([], { NODE_ENV: 'development', QWEN_API_KEY: 'k' })).to.deep.include({ development: true, apiKey: 'k' });
+    expect(load(['--auth-fail-limit', 'off']).authFailLimit).to.equal(undefined);
   });
 
-  for (const [what, args, env] of [
-    ['an unknown flag', ['--bogus'], {}],
-    ['a port that is not a number', ['--port', 'abc'], {}],
-    ['a bad duration in the env', [], { QWEN_KEY_GRACE: 'soon' }],
-    ['a bad log level', ['--log-level', 'loud'], {}],
-    ['a bad watch mode', ['--watch-mode', 'inotify'], {}],
-    ['a bad body size', ['--max-body', '12 parsecs'], {}],
-    ['a bad worker count', ['--workers', '0'], {}],
-    ['a non-http upstream', ['--upstream', 'ftp://x'], {}],
-  ] as const) {
-    it(`exits 2 with one line on stderr for ${what}`, async () => {
-      const server = await spawnServer({ args: [...args], env: { ...env }, waitListening: false });
-      const { code } = await server.exited;
-      expect(code).to.equal(2);
-      expect(server.stdout()).to.equal('');
-      expect(server.stderr().trim().split('\n')).to.have.length(1);
-      expect(server.stderr()).to.match(/^qwen-key-daemon: /);
-    });
-  }
+  it('answers help', () => {
+    expect(loadConfig(['--help'], {})).to.equal('help');
+  });
 
-  it('prints usage for --help and exits 0', async () => {
-    const server = await spawnServer({ args: ['--help'], waitListening: false });
-    expect((await server.exited).code).to.equal(0);
-    expect(server.stdout()).to.include('--key-file');
-    expect(server.stdout()).to.include('QWEN_UPSTREAM_URL');
+  it('rejects bad values with a ConfigError naming the flag and variable', () => {
+    for (const [argv, env] of [[['--port', '70000'], {}], [[], { PORT: '-1' }], [['--nope'], {}], [['positional'], {}],
+      [['--grace', '5'], {}], [['--upstream', 'not a url'], {}], [['--max-body', '0'], {}], [['--upstream-timeout', '0'], {}],
+      [[], { QWEN_READY_REQUIRES_UPSTREAM: 'maybe' }], [['--auth-fail-limit', '0/1m'], {}], [['--host', ' '], {}]] as const) {
+      expect(() => loadConfig([...argv], env), argv.join(' ') + JSON.stringify(env)).to.throw(ConfigError);
+    }
+    expect(() => loadConfig(['--port', 'x'], {})).to.throw(/--port \/ PORT/);
   });
 });

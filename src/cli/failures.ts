@@ -1,0 +1,60 @@
+import { KeyFileError, isErrnoCode } from '../core/errors.js';
+
+// System error codes people meet when a key directory is not what they think it is.
+const ERRNO_WORDS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device', ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'it is a directory', EEXIST: 'a file of that name is in the way', ENOENT: 'no such file or directory',
+};
+
+/** Turns any failure of a command into one line for stderr; never includes key material. */
+export function describeFailure(err: unknown, keyFile: string): string {
+  if (err instanceof KeyFileError) return oneLine(describeKeyFileError(err, keyFile));
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') return oneLine(describeErrno(err));
+  return oneLine(`unexpected error: ${(err as Error)?.message ?? String(err)}`);
+}
+
+function describeKeyFileError(err: KeyFileError, keyFile: string): string {
+  const errno = rootErrno(err);
+  switch (err.code) {
+    case 'KEY_MISSING':
+      return err.message.includes('manage-key generate') ? err.message : `no key file at ${keyFile}; run "manage-key generate" to create one`;
+    case 'KEY_EMPTY':
+    case 'KEY_TOO_LARGE':
+    case 'KEY_INVALID_CHARS':
+    case 'KEY_BAD_ENCODING':
+      return `the key file ${keyFile} does not hold a usable key: ${err.message} (fix it, or replace it with "manage-key generate --force")`;
+    case 'KEY_EXISTS':
+      return err.message;
+    case 'KEY_UNREADABLE':
+      return `cannot read the key file ${keyFile}${errno ? `: ${describeErrno(errno)}` : ''}`;
+    case 'KEY_WRITE_FAILED':
+      return `cannot write the key file ${keyFile}${errno ? `: ${describeErrno(errno)}` : ''}; nothing was changed in it`;
+    case 'LOCK_FAILED':
+      return errno && !isErrnoCode(errno, 'ELOCKED') ? `cannot lock ${keyFile}: ${describeErrno(errno)}` : err.message;
+  }
+}
+
+// What the failed system call was trying to do, in words.
+const SYSCALL_WORDS: Record<string, string> = {
+  mkdir: 'cannot create', open: 'cannot open', rename: 'cannot replace', write: 'cannot write', unlink: 'cannot remove',
+};
+
+function describeErrno(err: NodeJS.ErrnoException): string {
+  const words = ERRNO_WORDS[err.code!] ?? err.message;
+  const verb = (err.syscall && SYSCALL_WORDS[err.syscall]) ?? err.syscall;
+  const where = err.path ? `${verb ? `${verb} ` : ''}${err.path}: ` : '';
+  return `${where}${words} (${err.code})`;
+}
+
+// Key-file errors wrap the system error that caused them; the CLI names that one.
+function rootErrno(err: unknown): NodeJS.ErrnoException | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = (e as Error).cause, depth++) {
+    if (isErrnoCode(e, ...Object.keys(ERRNO_WORDS), 'ELOCKED', 'EBUSY', 'EXDEV', 'EIO')) return e;
+  }
+  return undefined;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
+}

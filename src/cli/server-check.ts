@@ -1,0 +1,59 @@
+import { fingerprint } from '../core/key.js';
+
+/** One key to present to a running server, and whether it should be accepted. */
+export interface KeyProbe {
+  label: string;
+  key: string;
+  expect: 'accepted' | 'rejected';
+}
+
+/** What the server answered for one probe; `ok` when that is what was expected. */
+export interface ProbeResult {
+  label: string;
+  fingerprint: string;
+  expected: 'accepted' | 'rejected';
+  outcome: 'accepted' | 'rejected' | 'unexpected' | 'unreachable';
+  detail: string;
+  ok: boolean;
+}
+
+/** The health route every key must open. */
+export const HEALTH_PATH = '/api/v1/health';
+
+/** The health URL under a server's base URL, keeping any path prefix the base has. */
+export function healthUrl(base: URL): URL {
+  const url = new URL(base);
+  url.pathname = url.pathname.replace(/\/+$/, '') + HEALTH_PATH;
+  url.search = '';
+  return url;
+}
+
+/** Presents each key to the server's health route and reports the answers, by fingerprint only. */
+export async function probeKeys(options: {
+  base: URL; probes: readonly KeyProbe[]; fetch?: typeof fetch; timeoutMs?: number;
+}): Promise<ProbeResult[]> {
+  const doFetch = options.fetch ?? fetch;
+  const url = healthUrl(options.base);
+  const results: ProbeResult[] = [];
+  for (const probe of options.probes) {
+    const base = { label: probe.label, fingerprint: fingerprint(probe.key), expected: probe.expect };
+    try {
+      const response = await doFetch(url, {
+        headers: { 'X-API-Key': probe.key },
+        signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+      });
+      await response.body?.cancel();
+      const outcome = response.status === 200 ? 'accepted' : response.status === 401 ? 'rejected' : 'unexpected';
+      results.push({ ...base, outcome, detail: `HTTP ${response.status}`, ok: outcome === probe.expect });
+    } catch (err) {
+      results.push({ ...base, outcome: 'unreachable', detail: reachError(err), ok: false });
+    }
+  }
+  return results;
+}
+
+function reachError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if ((err as Error).name === 'TimeoutError') return 'no answer in time';
+  return cause?.code ?? cause?.message ?? (err as Error).message;
+}

@@ -1,0 +1,100 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { KeyFileError, isErrnoCode } from './errors.js';
+import { generateKey } from './key.js';
+import { readKeyFile, writeKeyFile } from './key-file.js';
+import { Action, GRACE_UNTIL, historyPathFor } from './history.js';
+import { appendHistory } from './history-file.js';
+import type { HistoryEntry } from './history.js';
+import { withKeyLock } from './lock.js';
+
+/** What the key operations need from outside; everything has a real default. */
+export interface KeyOpsOptions {
+  keyFile: string;
+  clock?: () => Date;
+  random?: (size: number) => Buffer;
+  /** Told about anything unusual (e.g. an in-place write instead of a rename). */
+  onNote?: (message: string) => void;
+}
+
+/** Options of a rotation: the old key's overlap window, or its immediate end. */
+export interface RotateOptions extends KeyOpsOptions {
+  /** Overlap window for the replaced key in ms; undefined leaves it to the server's default. */
+  graceMs?: number;
+  /** End the replaced key at once, whatever any grace says. */
+  revoke?: boolean;
+}
+
+/** Creates a key and logs it `Generated`; refuses when a key exists unless `force`. */
+export async function generateKeyFile(options: KeyOpsOptions & { force?: boolean }): Promise<string> {
+  const { keyFile } = options;
+  await mkdir(dirname(keyFile), { recursive: true, mode: 0o700 });
+  return withKeyLock(keyFile, async () => {
+    if (!options.force) {
+      const existing = await readKeyFile(keyFile).then(() => 'valid', (err: KeyFileError) => err.code);
+      if (existing === 'valid') throw new KeyFileError('KEY_EXISTS', `a key already exists in ${keyFile} (use --force to replace it)`);
+      if (existing !== 'KEY_MISSING' && existing !== 'KEY_EMPTY') {
+        throw new KeyFileError('KEY_EXISTS', `${keyFile} holds something that is not a valid key (${existing}); use --force to replace it`);
+      }
+    }
+    const key = generateKey(options.random);
+    await commit(options, [{ time: now(options), action: Action.generated, key }], key);
+    return key;
+  });
+}
+
+/** Replaces the current key: logs `Rotated (replaced)` and `Rotated (new)`, then swaps the file. */
+export async function rotateKeyFile(options: RotateOptions): Promise<{ key: string; previous: string }> {
+  const { keyFile } = options;
+  return withKeyLock(keyFile, () => rotateLocked(options)).catch((err: unknown) => {
+    // No directory, so no lock: the same as no key, which deserves the same hint.
+    if (err instanceof KeyFileError && err.code === 'LOCK_FAILED' && isErrnoCode(err.cause, 'ENOENT', 'ENOTDIR')) {
+      throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
+    }
+    throw err;
+  });
+}
+
+async function rotateLocked(options: RotateOptions): Promise<{ key: string; previous: string }> {
+  const { keyFile } = options;
+  let previous: string;
+  try {
+    previous = await readKeyFile(keyFile);
+  } catch (err) {
+    if (err instanceof KeyFileError && (err.code === 'KEY_MISSING' || err.code === 'KEY_EMPTY')) {
+      throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
+    }
+    throw err;
+  }
+  const key = generateKey(options.random);
+  const time = now(options);
+  const entries: HistoryEntry[] = [
+    { time, action: Action.replaced, key: previous },
+    { time, action: Action.rotatedNew, key },
+  ];
+  if (options.revoke) {
+    entries.push({ time, action: Action.revoked, key: previous });
+  } else if (options.graceMs !== undefined) {
+    const until = new Date(time.getTime() + options.graceMs);
+    entries.push({ time, action: GRACE_UNTIL + until.toISOString(), key: previous });
+  }
+  await commit(options, entries, key);
+  return { key, previous };
+}
+
+// Write-ahead: the history knows a key before the key file puts it in force. A run that fails (a full
+// disk, a directory it cannot write) takes its history lines back out, so it changes nothing; a run
+// killed half way leaves them, for a key that never came into force, which the history's readers allow.
+async function commit(options: KeyOpsOptions, entries: HistoryEntry[], key: string): Promise<void> {
+  const takeBack = await appendHistory(historyPathFor(options.keyFile), entries);
+  try {
+    await writeKeyFile(options.keyFile, key, { onFallback: options.onNote });
+  } catch (err) {
+    await takeBack().catch(() => undefined);
+    throw err;
+  }
+}
+
+function now(options: KeyOpsOptions): Date {
+  return (options.clock ?? (() => new Date()))();
+}

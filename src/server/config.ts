@@ -1,0 +1,137 @@
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../core/duration.js';
+import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
+import { parseRate } from './rate.js';
+import type { Rate } from './rate.js';
+import { parseWorkers } from './workers.js';
+
+/** Log levels the server accepts (winston's npm levels). */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+/** One of the accepted log levels. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The server's validated settings. */
+export interface Config {
+  port: number;
+  host: string;
+  keyFile: string;
+  graceMs: number;
+  upstream?: URL;
+  logLevel: LogLevel;
+  watchMode: 'events' | 'poll';
+  /** Age after which the key should be rotated; undefined means no limit. */
+  maxKeyAgeMs?: number;
+  upstreamTimeoutMs: number;
+  maxBodyBytes: number;
+  drainTimeoutMs: number;
+  readyRequiresUpstream: boolean;
+  /** Server processes; more than one runs a cluster primary that forks them (`auto` resolved to the core count). */
+  workers: number;
+  /** Failed-auth throttling per client address; undefined means off. */
+  authFailLimit?: Rate;
+  /** `QWEN_API_KEY`, the fallback when there is no key file. */
+  apiKey?: string;
+  /** `NODE_ENV=development`: allows the fixed development key. */
+  development: boolean;
+}
+
+/** A bad flag or environment value; the entry point prints the message and exits 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+// flag name → [environment variable, default]; flags win over env, env over defaults.
+const SETTINGS = {
+  port: ['PORT', '8000'],
+  host: ['HOST', '127.0.0.1'],
+  'key-file': ['QWEN_API_KEY_FILE', 'api/.api_key'],
+  grace: ['QWEN_KEY_GRACE', '0'],
+  upstream: ['QWEN_UPSTREAM_URL', ''],
+  'log-level': ['LOG_LEVEL', 'info'],
+  'watch-mode': ['QWEN_WATCH_MODE', 'events'],
+  'max-key-age': ['QWEN_MAX_KEY_AGE', 'none'],
+  'upstream-timeout': ['QWEN_UPSTREAM_TIMEOUT', '10m'],
+  'max-body': ['QWEN_MAX_BODY', '100mb'],
+  'drain-timeout': ['QWEN_DRAIN_TIMEOUT', '30s'],
+  'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false'],
+  workers: ['QWEN_WORKERS', '1'],
+  'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+type Name = keyof typeof SETTINGS;
+
+/** What `--help` prints. */
+export const USAGE = `Usage: qwen-key-daemon [options]
+
+  --port N                       PORT                          (8000; 0 = any free port)
+  --host H                       HOST                          (127.0.0.1)
+  --key-file F                   QWEN_API_KEY_FILE             (api/.api_key)
+  --grace DURATION               QWEN_KEY_GRACE                (0; e.g. 30s, 10m, 24h)
+  --upstream URL                 QWEN_UPSTREAM_URL             (none)
+  --log-level L                  LOG_LEVEL                     (info; ${LOG_LEVELS.join('|')})
+  --watch-mode events|poll       QWEN_WATCH_MODE               (events)
+  --max-key-age DURATION         QWEN_MAX_KEY_AGE              (none; e.g. 90d)
+  --upstream-timeout DURATION    QWEN_UPSTREAM_TIMEOUT         (10m)
+  --max-body SIZE                QWEN_MAX_BODY                 (100mb; bytes or k/m/g suffix)
+  --drain-timeout DURATION       QWEN_DRAIN_TIMEOUT            (30s)
+  --ready-requires-upstream      QWEN_READY_REQUIRES_UPSTREAM  (false)
+  --workers N|auto               QWEN_WORKERS                  (1; auto = one per core)
+  --auth-fail-limit N/DURATION   QWEN_AUTH_FAIL_LIMIT          (300/1m; off = no throttling)
+  --help
+
+Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key,
+else a new key is generated into the key file.`;
+
+/** Parses argv (without node and script) and env into a validated Config, or `'help'`; throws ConfigError. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' {
+  const options = Object.fromEntries(
+    Object.keys(SETTINGS).map((name) => [name, { type: name === 'ready-requires-upstream' ? 'boolean' : 'string' }]),
+  ) as Record<Name, { type: 'string' | 'boolean' }>;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+  if (values.help) return 'help';
+  const get = (name: Name): string => {
+    const flag = values[name];
+    if (flag !== undefined) return String(flag);
+    const [variable, fallback] = SETTINGS[name];
+    const fromEnv = env[variable];
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : fallback;
+  };
+  const maxKeyAge = get('max-key-age');
+  const authFailLimit = get('auth-fail-limit');
+  const upstream = get('upstream');
+  return {
+    port: check('port', get('port'), parsePort),
+    host: check('host', get('host'), nonEmpty),
+    keyFile: check('key-file', get('key-file'), nonEmpty),
+    graceMs: check('grace', get('grace'), parseDuration),
+    upstream: upstream ? check('upstream', upstream, parseHttpUrl) : undefined,
+    logLevel: check('log-level', get('log-level'), (v) => oneOf(v, LOG_LEVELS)),
+    watchMode: check('watch-mode', get('watch-mode'), (v) => oneOf(v, ['events', 'poll'] as const)),
+    maxKeyAgeMs: maxKeyAge === 'none' ? undefined : check('max-key-age', maxKeyAge, positiveDuration),
+    upstreamTimeoutMs: check('upstream-timeout', get('upstream-timeout'), positiveDuration),
+    maxBodyBytes: check('max-body', get('max-body'), parseByteSize),
+    drainTimeoutMs: check('drain-timeout', get('drain-timeout'), parseDuration),
+    readyRequiresUpstream: check('ready-requires-upstream', get('ready-requires-upstream'), parseBoolean),
+    workers: check('workers', get('workers'), (v) => parseWorkers(v)),
+    authFailLimit: authFailLimit === 'off' ? undefined : check('auth-fail-limit', authFailLimit, parseRate),
+    apiKey: env.QWEN_API_KEY || undefined,
+    development: env.NODE_ENV === 'development',
+  };
+}
+
+function check<T>(name: Name, value: string, parse: (value: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    const source = `--${name} / ${SETTINGS[name][0]}`;
+    throw new ConfigError(`invalid ${source}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,95 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'winston';
+import { createApp } from './http/app.js';
+import type { Config } from './config.js';
+import type { ServerStatus } from './http/health.js';
+import { clientErrorHandler } from './http/http-errors.js';
+import { startKeyAgeWarnings } from './reload/key-age.js';
+import { KeyReloader } from './reload/key-reloader.js';
+import type { ReloadEvent } from './reload/reload-record.js';
+import { KeyStore } from './reload/key-store.js';
+import { watchKeyFile } from './reload/key-watcher.js';
+import { createMetrics } from './http/metrics.js';
+import { createForwarder, probeUpstream } from '../proxy/forwarder.js';
+import { drainServer } from './shutdown.js';
+import { FailureThrottle } from './http/throttle.js';
+import { createUpstreamMonitor } from '../proxy/upstream-monitor.js';
+
+/** A running daemon. */
+export interface Daemon {
+  server: Server;
+  url: string;
+  /** Re-reads the key file now (SIGHUP). */
+  reload(trigger: string): Promise<ReloadEvent>;
+  /** Readiness off, stop accepting, let requests in flight finish (bounded), close the watch and the upstream pool. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Starts key store, reloader, watcher and HTTP server from a validated config; logs `listening` once it accepts. */
+export async function startDaemon(config: Config, logger: Logger, version: string): Promise<Daemon> {
+  const store = new KeyStore();
+  const metrics = createMetrics({ store, maxKeyAgeMs: config.maxKeyAgeMs });
+  const reloader = new KeyReloader({
+    keyFile: config.keyFile, store, graceMs: config.graceMs, logger,
+    onReload: (event) => metrics.keyReload(event.outcome),
+  });
+  const status: ServerStatus = { accepting: true };
+  Object.defineProperty(status, 'lastReload', { get: () => reloader.lastReload, enumerable: true });
+
+  await reloader.initialise({ apiKey: config.apiKey, development: config.development });
+  const watcher = await watchKeyFile({
+    keyFile: config.keyFile, mode: config.watchMode,
+    onChange: (trigger) => void reloader.reload(trigger),
+    onError: (err) => logger.error('key watch error', { error: err.message }),
+  });
+  const stopAgeWarnings = config.maxKeyAgeMs === undefined ? undefined
+    : startKeyAgeWarnings({ store, maxAgeMs: config.maxKeyAgeMs, logger });
+
+  const forwarder = config.upstream && createForwarder({
+    upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxBodyBytes, logger,
+    draining: () => !status.accepting,
+  });
+  const app = createApp({
+    store, metrics, logger, version,
+    status: () => status,
+    forward: forwarder || undefined,
+    upstream: createUpstreamMonitor({ url: config.upstream, probe: probeUpstream }),
+    readyRequiresUpstream: config.readyRequiresUpstream,
+    throttle: config.authFailLimit && new FailureThrottle({ rate: config.authFailLimit }),
+    maxKeyAgeMs: config.maxKeyAgeMs,
+  });
+  const server = createServer(app.callback());
+  server.on('clientError', clientErrorHandler(logger));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  const url = `http://${host}:${port}`;
+  logger.info('listening', { host: config.host, port, url });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    url,
+    reload: (trigger) => reloader.reload(trigger),
+    shutdown(reason) {
+      stopping ??= (async () => {
+        status.accepting = false;
+        logger.info('shutting down', { reason, drainTimeoutMs: config.drainTimeoutMs });
+        await drainServer(server, { timeoutMs: config.drainTimeoutMs, logger });
+        stopAgeWarnings?.();
+        await Promise.allSettled([watcher.close(), forwarder ? forwarder.close() : undefined]);
+        reloader.close();
+        logger.info('stopped', { reason });
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type { Logger } from 'winston';
+import { KeyFileError } from '../../core/errors.js';
+import { parseKey } from '../../core/key.js';
+import { readKeyFile } from '../../core/key-file.js';
+import { generateKeyFile } from '../../core/key-ops.js';
+import type { KeySource } from '../../core/key-set.js';
+
+/**
+ * The fixed key used with NODE_ENV=development when no other key exists. It is public by
+ * design (it is in the source), so it must never guard anything real.
+ */
+export const DEVELOPMENT_KEY = 'qwk_development_only_insecure_key_do_not_use';
+
+/** Where the first key comes from. */
+export interface InitialKeyEnv {
+  /** QWEN_API_KEY, if set. */
+  apiKey?: string;
+  /** NODE_ENV=development. */
+  development: boolean;
+}
+
+/** The first key found, or why the key file present could not be used. */
+export type InitialKey = { key: string; source: KeySource } | { error: KeyFileError };
+
+/**
+ * Finds the first key by source order: key file, env key, development key, else a new key
+ * generated into the key file. A key file that exists but cannot be used is reported, never
+ * overwritten: the operator's file is fixed by the operator.
+ */
+export async function resolveInitialKey(options: {
+  keyFile: string;
+  env: InitialKeyEnv;
+  logger: Logger;
+  clock: () => number;
+}): Promise<InitialKey> {
+  const { keyFile, env, logger } = options;
+  const fromFile = await readFileKey(keyFile);
+  if (fromFile.error?.code !== 'KEY_MISSING') return fromFile;
+
+  if (env.apiKey !== undefined && env.apiKey !== '') {
+    try {
+      return { key: parseKey(env.apiKey), source: 'env' };
+    } catch (err) {
+      const reason = err instanceof KeyFileError ? err.code : 'KEY_INVALID_CHARS';
+      throw new KeyFileError(reason, `QWEN_API_KEY is not a valid key (${reason})`, { cause: err });
+    }
+  }
+  if (env.development) {
+    logger.warn('USING THE INSECURE DEVELOPMENT KEY: no key file and no QWEN_API_KEY; never run like this outside development', {
+      source: 'development',
+      keyFile,
+    });
+    return { key: DEVELOPMENT_KEY, source: 'development' };
+  }
+  try {
+    const key = await generateKeyFile({
+      keyFile,
+      clock: () => new Date(options.clock()),
+      onNote: (note) => logger.warn(note, { keyFile }),
+    });
+    logger.info('generated a new API key into the key file; run "scripts/manage-key show" (or "npm run manage-key -- show") to see it', { keyFile });
+    return { key, source: 'generated' };
+  } catch (err) {
+    // Another process created the file between our read and the generation: use theirs.
+    if (err instanceof KeyFileError && err.code === 'KEY_EXISTS') return readFileKey(keyFile);
+    throw err;
+  }
+}
+
+async function readFileKey(keyFile: string): Promise<{ key: string; source: KeySource; error?: undefined } | { error: KeyFileError }> {
+  try {
+    return { key: await readKeyFile(keyFile), source: 'file' };
+  } catch (err) {
+    if (err instanceof KeyFileError) return { error: err };
+    return { error: new KeyFileError('KEY_UNREADABLE', `key file ${keyFile} cannot be read`, { cause: err }) };
+  }
+}

@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { UsageError, parseCliArgs } from '../../src/cli/args.js';
+
+function usage(argv: string[]): string {
+  try {
+    parseCliArgs(argv);
+  } catch (err) {
+    expect(err).to.be.instanceOf(UsageError);
+    expect((err as Error).message).not.to.include('\n');
+    return (err as Error).message;
+  }
+  throw new Error(`expected a usage error for ${argv.join(' ')}`);
+}
+
+describe('cli-args', () => {
+  it('defaults to show', () => {
+    expect(parseCliArgs([]).command).to.equal('show');
+  });
+
+  for (const command of ['generate', 'show', 'rotate', 'history', 'status', 'test']) {
+    const pascal = command[0]!.toUpperCase() + command.slice(1);
+    for (const spelling of [command, `-${pascal}`, `-${command}`, `-${command.toUpperCase()}`]) {
+      it(`reads "${spelling}" as ${command}`, () => expect(parseCliArgs([spelling]).command).to.equal(command));
+    }
+  }
+
+  it('reads PowerShell parameters in any case, with a space or a colon before the value', () => {
+    const a = parseCliArgs(['-Rotate', '-GRACE', '10m', '-KeyFile', 'x/k']);
+    expect(a.options).to.include({ graceMs: 600_000, keyFile: 'x/k' });
+    expect(parseCliArgs(['-rotate', '-grace:90s']).options.graceMs).to.equal(90_000);
+    expect(parseCliArgs(['-Generate', '-Force']).options.force).to.equal(true);
+    expect(parseCliArgs(['-Rotate', '-revoke']).options.revoke).to.equal(true);
+    expect(parseCliArgs(['-History', '-Json']).options.json).to.equal(true);
+    expect(parseCliArgs(['-Test', '-Url', 'http://h:1']).options.url?.href).to.equal('http://h:1/');
+  });
+
+  it('reads the POSIX options', () => {
+    const a = parseCliArgs(['rotate', '--grace=24h', '--key-file', '/k']);
+    expect(a.options).to.include({ graceMs: 86_400_000, keyFile: '/k', revoke: false });
+    expect(parseCliArgs(['status', '--grace', '0']).options.graceMs).to.equal(0);
+  });
+
+  it('answers --help, -h, -Help and -? with the help command', () => {
+    for (const flag of ['--help', '-h', '-Help', '-?']) expect(parseCliArgs(['rotate', flag]).command).to.equal('help');
+  });
+
+  it('refuses unknown commands, unknown options and two commands at once', () => {
+    expect(usage(['frobnicate'])).to.include('unknown command');
+    expect(usage(['show', '--nope'])).to.include('--nope');
+    expect(usage(['-Nope'])).to.match(/unknown|-N/i);
+    expect(usage(['show', 'rotate'])).to.include('one command');
+    expect(usage(['-Show', '-Rotate'])).to.include('one command');
+  });
+
+  it('refuses options that do not apply to the command', () => {
+    expect(usage(['show', '--force'])).to.equal('--force does not apply to show');
+    expect(usage(['generate', '--grace', '1m'])).to.equal('--grace does not apply to generate');
+    expect(usage(['history', '--revoke'])).to.include('--revoke');
+    expect(usage(['rotate', '--url', 'http://x'])).to.include('--url');
+  });
+
+  it('refuses bad values and contradictions', () => {
+    expect(usage(['rotate', '--grace', 'soon'])).to.include('--grace');
+    expect(usage(['rotate', '--grace', '10'])).to.include('unit');
+    expect(usage(['rotate', '--grace'])).to.include('--grace');
+    expect(usage(['rotate', '--grace', '1m', '--revoke'])).to.include('contradict');
+    expect(usage(['test', '--url', 'not a url'])).to.include('--url');
+    expect(usage(['test', '--url', 'ftp://h'])).to.include('http');
+    expect(usage(['show', '--key-file', ''])).to.include('--key-file');
+  });
+});

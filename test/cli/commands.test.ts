@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/commands.js';
+import type { CliIo } from '../../src/cli/commands.js';
+import { tempDir } from '../core/helpers.js';
+
+const NOW = new Date(2024, 6, 1, 9, 0, 0);
+
+/** Runs the CLI in-process with captured output. */
+async function cli(cwd: string, argv: string[], extra: Partial<CliIo> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd, clock: () => NOW, ...extra,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('cli-commands', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('generates into api/.api_key under the working directory and prints the key alone', async () => {
+    const r = await cli(dir, ['generate']);
+    expect(r.code).to.equal(0);
+    const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+    expect(r.stdout === key + '\n').to.equal(true);
+    expect(r.stderr.includes(key)).to.equal(false);
+    expect((await cli(dir, [])).stdout === key + '\n').to.equal(true);
+  });
+
+  it('uses QWEN_API_KEY_FILE, and --key-file over it', async () => {
+    await cli(dir, ['generate'], { env: { QWEN_API_KEY_FILE: 'env/k' } });
+    expect((await readFile(join(dir, 'env', 'k'), 'utf8')).length).to.be.above(40);
+    await cli(dir, ['generate', '--key-file', 'flag/k'], { env: { QWEN_API_KEY_FILE: 'env/k' } });
+    expect((await readFile(join(dir, 'flag', 'k'), 'utf8')).length).to.be.above(40);
+  });
+
+  it('refuses to generate over a key (exit 1, one line), and show without a key says to generate', async () => {
+    await cli(dir, ['generate']);
+    const again = await cli(dir, ['generate']);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.match(/^manage-key: a key already exists in .*--force.*\n$/);
+    const empty = await cli(join(dir, 'api'), ['show']);
+    expect(empty.code).to.equal(1);
+    expect(empty.stdout).to.equal('');
+    expect(empty.stderr).to.match(/^manage-key: no key file at .*manage-key generate.*\n$/);
+  });
+
+  it('explains an unusable key file in one line', async () => {
+    await cli(dir, ['generate']);
+    await writeFile(join(dir, 'api', '.api_key'), 'two words\n');
+    const r = await cli(dir, ['show']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^manage-key: the key file .* does not hold a usable key: .*whitespace.*\n$/);
+  });
+
+  it('rotates, printing the new key alone and the old key\'s fate on stderr', async () => {
+    await cli(dir, ['generate']);
+    const plain = await cli(dir, ['rotate']);
+    expect(plain.code).to.equal(0);
+    expect(/^qwk_[A-Za-z0-9_-]{43}\n$/.test(plain.stdout)).to.equal(true);
+    expect(plain.stderr).to.include('Running servers pick up the new key by themselves; update your clients');
+    expect(plain.stderr).to.include('server\'s own grace');
+    expect((await cli(dir, ['rotate', '--grace', '10m'])).stderr).to.include('stays valid until 2024-07-01 09:10:00');
+    expect((await cli(dir, ['rotate', '--revoke'])).stderr).to.include('revoked');
+  });
+
+  it('rotating without a key exits 1 and says to run generate', async () => {
+    const r = await cli(dir, ['rotate']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('manage-key generate');
+  });
+
+  it('exits 2 with one line for usage errors, including a bad QWEN_KEY_GRACE for status', async () => {
+    for (const argv of [['nope'], ['rotate', '--grace', 'x'], ['show', 'history']]) {
+      const r = await cli(dir, argv);
+      expect(r.code).to.equal(2);
+      expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
+    }
+    const env = await cli(dir, ['status'], { env: { QWEN_KEY_GRACE: 'soon' } });
+    expect(env.code).to.equal(2);
+    expect(env.stderr).to.include('QWEN_KEY_GRACE');
+  });
+
+  it('prints help on stdout with exit 0', async () => {
+    const r = await cli(dir, ['--help']);
+    expect(r.code).to.equal(0);
+    for (const word of ['generate', 'show', 'rotate', 'history', 'status', 'test', '--key-file', 'QWEN_API_KEY_FILE', 'Exit status']) {
+      expect(r.stdout).to.include(word);
+    }
+  });
+
+  it('history names the latest Generated / Rotated (new) entry as current, and notes a key file changed by hand', async () => {
+    const generated = (await cli(dir, ['generate'])).stdout.trim();
+    await writeFile(join(dir, 'api', '.api_key'), 'hand-written-key-0123456789\n');
+    const r = await cli(dir, ['history']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.trimEnd().endsWith(`CURRENT ACTIVE KEY: ${generated.slice(0, 6)}...${generated.slice(-6)}`)).to.equal(true);
+    expect(r.stdout.includes('hand-w')).to.equal(false);
+    expect(r.stderr).to.match(/holds a key the history does not name as current \(sha256:[0-9a-f]{12}\)/);
+    expect(r.stderr.includes('hand-written')).to.equal(false);
+  });
+
+  it('says there is no history when there is none', async () => {
+    const r = await cli(dir, ['history']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.include('No key history found');
+  });
+
+  it('status takes the server default window from QWEN_KEY_GRACE and says it assumed it', async () => {
+    await cli(dir, ['generate']);
+    await cli(dir, ['rotate']);
+    const r = await cli(dir, ['status'], { env: { QWEN_KEY_GRACE: '10m' } });
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.include('valid until 2024-07-01 09:10:00');
+    expect(r.stdout).to.include('assuming the server\'s default grace of 10m');
+  });
+
+  describe('test', () => {
+    function fakeServer(valid: string[], status = 200) {
+      return sinon.fake(async (_url: URL, init?: RequestInit) => {
+        const key = (init?.headers as Record<string, string>)['X-API-Key']!;
+        return new Response('{}', { status: valid.includes(key) ? status : 401 });
+      });
+    }
+
+    it('exits 0 when the server accepts the current key, asking /api/v1/health with X-API-Key', async () => {
+      await cli(dir, ['generate']);
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      const fetch = fakeServer([key]);
+      const r = await cli(dir, ['test', '--url', 'http://h:9/base/'], { fetch: fetch as unknown as typeof globalThis.fetch });
+      expect(r.code).to.equal(0);
+      expect(String(fetch.firstCall.args[0])).to.equal('http://h:9/base/api/v1/health');
+      expect((r.stdout + r.stderr).includes(key)).to.equal(false);
+    });
+
+    it('checks the previous key inside a window, and exits 1 when it is refused', async () => {
+      await cli(dir, ['generate']);
+      const old = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      await cli(dir, ['rotate', '--grace', '1h']);
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      expect((await cli(dir, ['test'], { fetch: fakeServer([key, old]) as unknown as typeof fetch })).code).to.equal(0);
+      const r = await cli(dir, ['test'], { fetch: fakeServer([key]) as unknown as typeof fetch });
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.match(/FAIL previous key .* rejected/);
+      expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
+    });
+
+    it('exits 1 when a revoked key is still accepted', async () => {
+      await cli(dir, ['generate']);
+      const old = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      await cli(dir, ['rotate', '--revoke']);
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      expect((await cli(dir, ['test'], { fetch: fakeServer([key]) as unknown as typeof fetch })).code).to.equal(0);
+      expect((await cli(dir, ['test'], { fetch: fakeServer([key, old]) as unknown as typeof fetch })).code).to.equal(1);
+    });
+
+    it('exits 1 with a clear line when the server is unreachable or answers oddly', async () => {
+      await cli(dir, ['generate']);
+      const down = sinon.fake.rejects(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
+      const r = await cli(dir, ['test'], { fetch: down as unknown as typeof fetch });
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal('manage-key: cannot reach the server at http://127.0.0.1:8000/ (ECONNREFUSED)\n');
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      expect((await cli(dir, ['test'], { fetch: fakeServer([key], 503) as unknown as typeof fetch })).code).to.equal(1);
+    });
+  });
+});

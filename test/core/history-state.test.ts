@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { Action, GRACE_UNTIL } from '../../src/core/history.js';
+import type { HistoryEntry } from '../../src/core/history.js';
+import { deriveState } from '../../src/core/history-state.js';
+
+const T0 = new Date(2024, 4, 6, 7, 8, 9);
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+const entry = (seconds: number, action: string, key: string): HistoryEntry => ({ time: at(seconds), action, key });
+
+describe('history state (deriveState)', () => {
+  it('is empty for no entries', () => {
+    const state = deriveState([]);
+    expect(state.current).to.equal(undefined);
+    expect(state.previous).to.equal(undefined);
+    expect(state.revoked.size).to.equal(0);
+  });
+
+  it('takes the current key from the latest Generated or Rotated (new)', () => {
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.replaced, 'k1'),
+      entry(5, Action.rotatedNew, 'k2'),
+      entry(9, Action.replaced, 'k2'),
+      entry(9, Action.rotatedNew, 'k3'),
+    ]);
+    expect(state.current).to.deep.equal({ key: 'k3', since: at(9) });
+    expect(state.previous).to.deep.equal({ key: 'k2', replacedAt: at(9), revoked: false });
+  });
+
+  it('records a rotation\'s own window from its Grace until line', () => {
+    const until = new Date(at(5).getTime() + 600_000);
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.replaced, 'k1'),
+      entry(5, Action.rotatedNew, 'k2'),
+      entry(5, GRACE_UNTIL + until.toISOString(), 'k1'),
+    ]);
+    expect(state.previous?.graceUntil?.getTime()).to.equal(until.getTime());
+  });
+
+  it('ignores a Grace until line for a key that is not the previous one, or with a bad date', () => {
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.replaced, 'k1'),
+      entry(5, Action.rotatedNew, 'k2'),
+      entry(5, GRACE_UNTIL + '2030-01-01T00:00:00.000Z', 'k0'),
+      entry(5, GRACE_UNTIL + 'not-a-date', 'k1'),
+    ]);
+    expect(state.previous?.graceUntil).to.equal(undefined);
+  });
+
+  it('marks the previous key revoked by a Revoked line', () => {
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.replaced, 'k1'),
+      entry(5, Action.rotatedNew, 'k2'),
+      entry(5, Action.revoked, 'k1'),
+    ]);
+    expect(state.previous?.revoked).to.equal(true);
+    expect(state.revoked.has('k1')).to.equal(true);
+    expect(state.current?.key).to.equal('k2');
+  });
+
+  it('keeps the Revoked and Grace lines from changing the current key', () => {
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.revoked, 'k1'),
+      entry(6, GRACE_UNTIL + '2030-01-01T00:00:00.000Z', 'k1'),
+    ]);
+    expect(state.current?.key).to.equal('k1');
+    expect(state.previous).to.equal(undefined);
+  });
+
+  it('starts afresh on a (forced) Generated: no previous key keeps a window', () => {
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.replaced, 'k1'),
+      entry(5, Action.rotatedNew, 'k2'),
+      entry(9, Action.generated, 'k3'),
+    ]);
+    expect(state.current?.key).to.equal('k3');
+    expect(state.previous).to.equal(undefined);
+  });
+
+  it('falls back to the current key when a Rotated (new) has no Rotated (replaced) before it', () => {
+    const state = deriveState([entry(0, Action.generated, 'k1'), entry(5, Action.rotatedNew, 'k2')]);
+    expect(state.previous?.key).to.equal('k1');
+  });
+
+  it('has no previous key when a rotation "replaces" a key with itself', () => {
+    const state = deriveState([entry(0, Action.generated, 'k1'), entry(5, Action.replaced, 'k1'), entry(5, Action.rotatedNew, 'k1')]);
+    expect(state.previous).to.equal(undefined);
+  });
+});

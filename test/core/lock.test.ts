@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import { mkdir, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lockPathFor, withKeyLock } from '../../src/core/lock.js';
+import { rejectionCode, tempDir } from './helpers.js';
+
+describe('lock', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('runs one holder at a time', async () => {
+    const keyFile = join(dir, 'k');
+    let inside = 0;
+    let most = 0;
+    await Promise.all(Array.from({ length: 5 }, () => withKeyLock(keyFile, async () => {
+      most = Math.max(most, ++inside);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inside--;
+    })));
+    expect(most).to.equal(1);
+  });
+
+  it('takes over a stale lock left by a dead process', async () => {
+    const keyFile = join(dir, 'k');
+    await mkdir(lockPathFor(keyFile));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockPathFor(keyFile), old, old);
+    const started = Date.now();
+    expect(await withKeyLock(keyFile, async () => 'ran')).to.equal('ran');
+    expect(Date.now() - started).to.be.below(1000);
+  });
+
+  // Regression: the lock library retried every error (ENOENT, EACCES) for ~19 s.
+  it('fails at once with LOCK_FAILED when the directory does not exist', async () => {
+    const started = Date.now();
+    expect(await rejectionCode(withKeyLock(join(dir, 'no', 'k'), async () => 'ran'))).to.equal('LOCK_FAILED');
+    expect(Date.now() - started).to.be.below(1000);
+  });
+
+  it('passes the holder\'s error through and releases the lock', async () => {
+    const keyFile = join(dir, 'k');
+    const err = await withKeyLock(keyFile, async () => {
+      throw new Error('boom');
+    }).catch((e: Error) => e);
+    expect((err as Error).message).to.equal('boom');
+    expect(await withKeyLock(keyFile, async () => 'again')).to.equal('again');
+  });
+});

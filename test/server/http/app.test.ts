@@ -1,0 +1,262 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { expect } from 'chai';
+import { KeyStore } from '../../../src/server/reload/key-store.js';
+import { FailureThrottle } from '../../../src/server/http/throttle.js';
+import { createUpstreamMonitor } from '../../../src/proxy/upstream-monitor.js';
+import { KEY, OLD_KEY, startApp } from '../../helpers/app-server.js';
+
+const withKey = (key: string): RequestInit => ({ headers: { 'X-API-Key': key } });
+
+describe('app: key check', () => {
+  it('accepts X-API-Key and Bearer, refuses others with 401 and WWW-Authenticate', async () => {
+    const app = await startApp();
+    try {
+      expect((await fetch(`${app.url}/api/v1/health`, withKey(KEY))).status).to.equal(200);
+      expect((await fetch(`${app.url}/api/v1/health`, { headers: { Authorization: `BEARER ${KEY}` } })).status).to.equal(200);
+      const wrong = await fetch(`${app.url}/api/v1/health`, withKey(KEY + 'x'));
+      expect(wrong.status).to.equal(401);
+      expect(wrong.headers.get('www-authenticate')).to.equal('Bearer realm="qwen-api"');
+      expect(await wrong.json()).to.deep.equal({ detail: 'Invalid or missing API key' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers a malformed Authorization header with 400 JSON', async () => {
+    const app = await startApp();
+    try {
+      const res = await fetch(`${app.url}/api/v1/health`, { headers: { Authorization: 'Basic Zm9vOmJhcg==' } });
+      expect(res.status).to.equal(400);
+      expect(await res.json()).to.have.property('detail');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('accepts the previous key inside its window and counts it', async () => {
+    let now = 1_000_000;
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD_KEY, until: new Date(now + 60_000) } });
+    const app = await startApp({ store, clock: () => now });
+    try {
+      expect((await fetch(`${app.url}/api/v1/health`, withKey(OLD_KEY))).status).to.equal(200);
+      const health = (await (await fetch(`${app.url}/api/v1/health`, withKey(KEY))).json()) as { previousKey: { active: boolean } };
+      expect(health.previousKey.active).to.equal(true);
+      const metrics = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(metrics).to.match(/qwen_auth_previous_key_total 1\b/);
+      expect(metrics).to.match(/qwen_previous_key_active 1\b/);
+      now += 60_001;
+      expect((await fetch(`${app.url}/api/v1/health`, withKey(OLD_KEY))).status).to.equal(401);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('throttles repeated failures per client with 429 and Retry-After, never a valid key', async () => {
+    const throttle = new FailureThrottle({ rate: { count: 3, periodMs: 60_000 } });
+    const app = await startApp({ throttle });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await fetch(`${app.url}/api/v1/health`, withKey('nope'))).status);
+      expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
+      const throttled = await fetch(`${app.url}/metrics`);
+      expect(throttled.status).to.equal(429);
+      expect(Number(throttled.headers.get('retry-after'))).to.be.greaterThan(0);
+      expect(await throttled.json()).to.have.property('detail');
+      expect((await fetch(`${app.url}/api/v1/health`, withKey(KEY))).status).to.equal(200);
+      const metrics = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(metrics).to.match(/qwen_auth_failures_total\{reason="throttled"\} 3\b/);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('app: routes', () => {
+  it('health follows a key swap at once, though its text is cached per second', async () => {
+    const now = 5_000_000;
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: OLD_KEY, source: 'file' } });
+    const app = await startApp({ store, clock: () => now });
+    try {
+      const before = (await (await fetch(`${app.url}/api/v1/health`, withKey(OLD_KEY))).json()) as { key: { fingerprint: string } };
+      store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD_KEY, until: new Date(now + 1000) } });
+      const after = (await (await fetch(`${app.url}/api/v1/health`, withKey(KEY))).json()) as { key: { fingerprint: string }; previousKey: { fingerprint: string } };
+      expect(after.key.fingerprint).to.not.equal(before.key.fingerprint);
+      expect(after.previousKey.fingerprint).to.equal(before.key.fingerprint);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('writes health itself: JSON, no-store, exact Content-Length, HEAD without a body, Connection: close while draining', async () => {
+    const app = await startApp();
+    const agent = new HttpAgent({ keepAlive: true });
+    const get = (method: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> => new Promise((resolve, reject) => {
+      httpRequest(`${app.url}/api/v1/health`, { method, headers: { 'X-API-Key': KEY, 'X-Request-Id': 'h-1' }, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      }).on('error', reject).end();
+    });
+    try {
+      const full = await get('GET');
+      expect(full.status).to.equal(200);
+      expect(full.headers).to.include({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': 'h-1' });
+      expect(Number(full.headers['content-length'])).to.equal(Buffer.byteLength(full.body));
+      expect((JSON.parse(full.body) as { status: string }).status).to.equal('ok');
+      const head = await get('HEAD');
+      expect(head.status).to.equal(200);
+      expect(head.body).to.equal('');
+      expect(head.headers['content-length']).to.equal(full.headers['content-length']);
+      expect(full.headers.connection).to.not.equal('close');
+      app.status.accepting = false;
+      expect((await get('GET')).headers.connection).to.equal('close');
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/api/v1/health",code="200"} 3');
+    } finally {
+      agent.destroy();
+      await app.close();
+    }
+  });
+
+  it('/readyz is 503 JSON without a key and while shutting down', async () => {
+    const app = await startApp({ noKey: true });
+    try {
+      const res = await fetch(`${app.url}/readyz`);
+      expect(res.status).to.equal(503);
+      expect(await res.json()).to.deep.equal({ detail: 'No valid API key loaded' });
+      expect((await fetch(`${app.url}/livez`)).status).to.equal(200);
+      app.store.swap({ current: { key: KEY, source: 'file' } });
+      expect((await fetch(`${app.url}/readyz`)).status).to.equal(200);
+      app.status.accepting = false;
+      const stopping = await fetch(`${app.url}/readyz`);
+      expect(stopping.status).to.equal(503);
+      expect(await stopping.json()).to.deep.equal({ detail: 'Shutting down' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('/readyz requires a reachable upstream only when asked to; health never fails for it', async () => {
+    const upstream = createUpstreamMonitor({ url: new URL('http://127.0.0.1:9'), probe: async () => ({ reachable: false, error: 'ECONNREFUSED' }) });
+    const relaxed = await startApp({ upstream });
+    const strict = await startApp({ upstream, readyRequiresUpstream: true });
+    try {
+      expect((await fetch(`${relaxed.url}/readyz`)).status).to.equal(200);
+      expect((await fetch(`${strict.url}/readyz`)).status).to.equal(503);
+      const health = await fetch(`${strict.url}/api/v1/health`, withKey(KEY));
+      expect(health.status).to.equal(200);
+      expect(((await health.json()) as { upstream: unknown }).upstream).to.include({ configured: true, reachable: false, url: 'http://127.0.0.1:9' });
+    } finally {
+      await Promise.all([relaxed.close(), strict.close()]);
+    }
+  });
+
+  it('hands authenticated /api/v1 requests to the forward seam, and only those', async () => {
+    const seen: string[] = [];
+    const app = await startApp({
+      forward: async (ctx) => {
+        seen.push(`${ctx.method} ${ctx.path} ${String(ctx.state.requestId)}`);
+        ctx.body = { forwarded: true };
+      },
+    });
+    try {
+      expect((await fetch(`${app.url}/api/v1/images/edit`, { method: 'POST' })).status).to.equal(401);
+      const res = await fetch(`${app.url}/api/v1/images/edit`, { method: 'POST', headers: { 'X-API-Key': KEY, 'X-Request-Id': 'r1' } });
+      expect(res.status).to.equal(200);
+      expect(seen).to.deep.equal(['POST /api/v1/images/edit r1']);
+      expect((await fetch(`${app.url}/api/v1/health`, { method: 'POST', headers: { 'X-API-Key': KEY } })).status).to.equal(405);
+      expect(seen).to.have.length(1);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('turns a failing handler into a generic 500 JSON and logs it', async () => {
+    const app = await startApp({ forward: async () => { throw new Error('secret internals'); } });
+    try {
+      const res = await fetch(`${app.url}/api/v1/x`, withKey(KEY));
+      expect(res.status).to.equal(500);
+      expect(await res.json()).to.deep.equal({ detail: 'Internal server error' });
+      expect(app.logs.some((l) => l.level === 'error' && String(l.error).includes('secret internals'))).to.equal(true);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts a request whose handler threw under its route, as the 500 it was answered with', async () => {
+    const app = await startApp({ forward: async () => { throw new Error('boom'); } });
+    try {
+      const res = await fetch(`${app.url}/api/v1/x`, withKey(KEY));
+      expect(res.status).to.equal(500);
+      expect(res.headers.get('x-request-id')).to.be.a('string');
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/api/v1/*",code="500"} 1');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('routes exactly: no trailing slash, no other case; HEAD like GET; a wrong method is 405 after the key check', async () => {
+    const app = await startApp();
+    try {
+      for (const path of ['/livez/', '/LIVEZ', '/metrics/', '/api/v1/Health']) {
+        const res = await fetch(app.url + path, withKey(KEY));
+        expect(res.status, path).to.be.oneOf([404, 503]);
+      }
+      expect((await fetch(`${app.url}/api/v1/health`, { method: 'HEAD', ...withKey(KEY) })).status).to.equal(200);
+      expect((await fetch(`${app.url}/metrics`, { method: 'DELETE' })).status).to.equal(401);
+      const wrong = await fetch(`${app.url}/metrics`, { method: 'DELETE', ...withKey(KEY) });
+      expect(wrong.status).to.equal(405);
+      expect(wrong.headers.get('allow')).to.equal('GET, HEAD');
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/metrics",code="405"} 1');
+      expect(text).to.include('qwen_http_requests_total{route="/api/v1/health",code="200"} 1');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts requests by route pattern, unknown paths as "other"', async () => {
+    const app = await startApp();
+    try {
+      for (const path of ['/livez', '/livez', '/a/1', '/a/2']) await (await fetch(app.url + path)).arrayBuffer();
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="/livez",code="200"} 2');
+      expect(text).to.include('qwen_http_requests_total{route="other",code="404"} 2');
+      expect(text).to.not.include('/a/1');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('makes request ids only where they are recorded: access lines, failures; echoes a client\'s always', async () => {
+    const quiet = await startApp({ level: 'info', forward: async () => { throw new Error('boom'); } });
+    const logged = await startApp({ level: 'http' });
+    try {
+      expect((await fetch(`${quiet.url}/api/v1/health`, withKey(KEY))).headers.get('x-request-id')).to.equal(null);
+      const echoed = await fetch(`${quiet.url}/api/v1/health`, { headers: { 'X-API-Key': KEY, 'X-Request-Id': 'abc-1' } });
+      expect(echoed.headers.get('x-request-id')).to.equal('abc-1');
+      const failed = await fetch(`${quiet.url}/api/v1/x`, withKey(KEY));
+      expect(failed.status).to.equal(500);
+      const id = failed.headers.get('x-request-id');
+      expect(id).to.match(/^[0-9a-f-]{36}$/);
+      expect(quiet.logs.some((l) => l.message === 'request failed' && l.requestId === id)).to.equal(true);
+      expect((await fetch(`${logged.url}/livez`)).headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+    } finally {
+      await Promise.all([quiet.close(), logged.close()]);
+    }
+  });
+
+  it('writes no access line at the default info level', async () => {
+    const app = await startApp({ level: 'info' });
+    try {
+      await (await fetch(`${app.url}/livez`)).arrayBuffer();
+      expect(app.logs.filter((l) => l.message === 'request')).to.deep.equal([]);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import { KeyStore } from '../../../src/server/reload/key-store.js';
+import { createMetrics } from '../../../src/server/http/metrics.js';
+
+describe('metrics', () => {
+  it('counts key reloads by result, and every re-read (unchanged ones included) only as a check', async () => {
+    const metrics = createMetrics({ store: new KeyStore(), processMetrics: false });
+    metrics.keyReload('loaded');
+    for (let i = 0; i < 50; i++) metrics.keyReload('unchanged');
+    metrics.keyReload('rejected');
+    metrics.keyReload('rejected');
+    const text = await metrics.registry.metrics();
+    expect(text).to.include('qwen_key_reloads_total{result="loaded"} 1');
+    expect(text).to.include('qwen_key_reloads_total{result="rejected"} 2');
+    expect(text).to.not.include('result="unchanged"');
+    expect(text).to.include('qwen_key_file_checks_total 53');
+  });
+
+  it('counts requests by route and status without a label per path', async () => {
+    const metrics = createMetrics({ store: new KeyStore(), processMetrics: false });
+    metrics.request('/api/v1/health', 200);
+    metrics.request('/api/v1/health', 200);
+    metrics.request('/no/such/route', 404);
+    const text = await metrics.registry.metrics();
+    expect(text).to.include('qwen_http_requests_total{route="/api/v1/health",code="200"} 2');
+    expect(text).to.include('qwen_http_requests_total{route="other",code="404"} 1');
+  });
+});

@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import { mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KeyFileError } from '../../../src/core/errors.js';
+import { Action, historyPathFor } from '../../../src/core/history.js';
+import { readHistory } from '../../../src/core/history-file.js';
+import { generateKey } from '../../../src/core/key.js';
+import { readKeyFile, writeKeyFile } from '../../../src/core/key-file.js';
+import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
+import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
+import { DEVELOPMENT_KEY } from '../../../src/server/reload/key-source.js';
+import { waitFor } from './helpers.js';
+import { KeyStore } from '../../../src/server/reload/key-store.js';
+import { captureLogger, tempDir } from './helpers.js';
+
+describe('initial key source order', function () {
+  let cleanup: () => Promise<void>;
+  let keyFile: string;
+  let store: KeyStore;
+  let reloader: KeyReloader;
+  let log: ReturnType<typeof captureLogger>;
+  let events: ReloadEvent[];
+  const envKey = generateKey();
+  const secrets = [envKey];
+
+  beforeEach(async function () {
+    let dir: string;
+    ({ dir, cleanup } = await tempDir());
+    keyFile = join(dir, 'api', '.api_key');
+    store = new KeyStore();
+    log = captureLogger();
+    events = [];
+    reloader = new KeyReloader({ keyFile, store, graceMs: 0, logger: log.logger, onReload: (e) => events.push(e) });
+  });
+  afterEach(async function () {
+    reloader.close();
+    const text = log.text();
+    expect(secrets.filter((k) => text.includes(k)).length, 'keys found in log output').to.equal(0);
+    await cleanup();
+  });
+
+  const fileKey = async () => {
+    await mkdir(join(keyFile, '..'), { recursive: true });
+    const key = generateKey();
+    secrets.push(key);
+    await writeKeyFile(keyFile, key);
+    return key;
+  };
+
+  it('uses the key file first, even with an env key set', async function () {
+    const key = await fileKey();
+    expect(await reloader.initialise({ apiKey: envKey, development: true })).to.equal('file');
+    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(envKey)).to.equal(null);
+  });
+
+  it('falls back to QWEN_API_KEY and leaves the file system alone', async function () {
+    expect(await reloader.initialise({ apiKey: envKey, development: true })).to.equal('env');
+    expect(store.verify(envKey)).to.equal('current');
+    expect(await stat(keyFile).then(() => true, () => false)).to.equal(false);
+  });
+
+  it('refuses an invalid QWEN_API_KEY without echoing it', async function () {
+    const bad = 'has inner space ' + generateKey();
+    const err = await reloader.initialise({ apiKey: bad, development: false }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(KeyFileError);
+    expect((err as Error).message.includes(bad)).to.equal(false);
+    expect((err as KeyFileError).code).to.equal('KEY_INVALID_CHARS');
+  });
+
+  it('uses the development key only in development, with a loud warning', async function () {
+    expect(await reloader.initialise({ development: true })).to.equal('development');
+    expect(store.verify(DEVELOPMENT_KEY)).to.equal('current');
+    expect(log.lines.some((l) => l.level === 'warn' && String(l.message).includes('INSECURE'))).to.equal(true);
+  });
+
+  it('generates a key into a new key file on first run, and says how to see it', async function () {
+    expect(await reloader.initialise({ development: false })).to.equal('generated');
+    const key = await readKeyFile(keyFile);
+    secrets.push(key);
+    expect(store.verify(key)).to.equal('current');
+    expect((await stat(keyFile)).mode & 0o777).to.equal(0o600);
+    const { entries } = await readHistory(historyPathFor(keyFile));
+    expect(entries.map((e) => e.action)).to.deep.equal([Action.generated]);
+    expect(entries[0]!.key === key).to.equal(true);
+    expect(log.lines.some((l) => String(l.message).includes('manage-key show'))).to.equal(true);
+    // The next check of the unchanged file is silent.
+    const before = log.lines.length;
+    expect((await reloader.reload('backstop')).outcome).to.equal('unchanged');
+    expect(log.lines.length).to.equal(before);
+  });
+
+  it('lets processes racing on a first run share one generated key (workers starting together)', async function () {
+    const others = [0, 1, 2].map(() => ({ store: new KeyStore(), log: captureLogger() }));
+    // All read "no key file" before any of them generates; the losers get KEY_EXISTS and must load the winner's key.
+    const sources = await Promise.all(others.map((o) =>
+      new KeyReloader({ keyFile, store: o.store, graceMs: 0, logger: o.log.logger }).initialise({ development: false })));
+    const key = await readKeyFile(keyFile);
+    secrets.push(key);
+    expect([...sources].sort()).to.deep.equal(['file', 'file', 'generated']);
+    for (const o of others) expect(o.store.verify(key)).to.equal('current');
+    const { entries } = await readHistory(historyPathFor(keyFile));
+    expect(entries.map((e) => e.action)).to.deep.equal([Action.generated]);
+    for (const o of others) expect(secrets.filter((k) => o.log.text().includes(k)).length).to.equal(0);
+  });
+
+  for (const [name, content] of [
+    ['inner whitespace', 'qwk_abc def\n'],
+    ['empty', ''],
+    ['control characters', 'qwk_abc\u0007def'],
+    ['too large', 'x'.repeat(5000)],
+  ] as const) {
+    it(`does not overwrite a key file that is present but invalid (${name}), and loads it once fixed`, async function () {
+      await mkdir(join(keyFile, '..'), { recursive: true });
+      await writeFile(keyFile, content);
+      expect(await reloader.initialise({ apiKey: envKey, development: true })).to.equal(undefined);
+      expect(store.loaded).to.equal(false);
+      expect(await readFile(keyFile, 'utf8')).to.equal(content);
+      expect(log.lines.some((l) => l.level === 'error' && typeof l.reason === 'string')).to.equal(true);
+      const key = await fileKey();
+      const event = await reloader.reload('test');
+      expect(event.outcome).to.equal('loaded');
+      expect(store.verify(key)).to.equal('current');
+    });
+  }
+
+  it('does not overwrite an unreadable key file (a directory in its place)', async function () {
+    await mkdir(keyFile, { recursive: true });
+    expect(await reloader.initialise({ development: false })).to.equal(undefined);
+    expect(events.at(-1)?.reason).to.equal('KEY_UNREADABLE');
+    expect((await stat(keyFile)).isDirectory()).to.equal(true);
+  });
+
+  it('never falls back to the env key once a file key was loaded', async function () {
+    const key = await fileKey();
+    await reloader.initialise({ apiKey: envKey, development: true });
+    await unlink(keyFile);
+    const event = await reloader.reload('test');
+    expect(event.outcome).to.equal('rejected');
+    expect(event.reason).to.equal('KEY_MISSING');
+    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(envKey)).to.equal(null);
+    expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
+    // Reported once the short re-check finds it still missing, then not on every later re-check.
+    await waitFor(() => log.lines.some((l) => l.level === 'error'), 'the missing file reported');
+    await reloader.reload('backstop');
+    await reloader.reload('backstop');
+    await reloader.reload('retry');
+    expect(log.lines.filter((l) => l.level === 'error').length).to.equal(1);
+  });
+
+  it('lets a key file that appears later replace the env key', async function () {
+    await reloader.initialise({ apiKey: envKey, development: false });
+    // No file is the normal state on the env key: quiet.
+    expect((await reloader.reload('backstop')).outcome).to.equal('unchanged');
+    expect(log.lines.filter((l) => l.level === 'error').length).to.equal(0);
+    const key = await fileKey();
+    const event = await reloader.reload('test');
+    expect(event.outcome).to.equal('loaded');
+    expect(event.source).to.equal('file');
+    expect(store.verify(key)).to.equal('current');
+    expect(store.describe()!.source).to.equal('file');
+  });
+
+  it('lets a key file that appears later replace the development key, which keeps no window', async function () {
+    reloader = new KeyReloader({ keyFile, store, graceMs: 60_000, logger: log.logger });
+    await reloader.initialise({ development: true });
+    const key = await fileKey();
+    await reloader.reload('test');
+    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
+  });
+});
