@@ -43,43 +43,33 @@ export class ConfigError extends Error {
   }
 }
 
-// flag name → [environment variable, default]; flags win over env, env over defaults.
+// flag name → [environment variable, default, argument and note for --help]; flags win over env, env over defaults.
 const SETTINGS = {
-  port: ['PORT', '8000'],
-  host: ['HOST', '127.0.0.1'],
-  'key-file': ['QWEN_API_KEY_FILE', 'api/.api_key'],
-  grace: ['QWEN_KEY_GRACE', '0'],
-  upstream: ['QWEN_UPSTREAM_URL', ''],
-  'log-level': ['LOG_LEVEL', 'info'],
-  'watch-mode': ['QWEN_WATCH_MODE', 'events'],
-  'max-key-age': ['QWEN_MAX_KEY_AGE', 'none'],
-  'upstream-timeout': ['QWEN_UPSTREAM_TIMEOUT', '10m'],
-  'max-body': ['QWEN_MAX_BODY', '100mb'],
-  'drain-timeout': ['QWEN_DRAIN_TIMEOUT', '30s'],
-  'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false'],
-  workers: ['QWEN_WORKERS', '1'],
-  'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m'],
-} as const satisfies Record<string, readonly [string, string]>;
+  port: ['PORT', '8000', 'N', '0 = any free port'],
+  host: ['HOST', '127.0.0.1', 'H'],
+  'key-file': ['QWEN_API_KEY_FILE', 'api/.api_key', 'F'],
+  grace: ['QWEN_KEY_GRACE', '0', 'DURATION', 'e.g. 30s, 10m, 24h'],
+  upstream: ['QWEN_UPSTREAM_URL', '', 'URL'],
+  'log-level': ['LOG_LEVEL', 'info', 'L', LOG_LEVELS.join('|')],
+  'watch-mode': ['QWEN_WATCH_MODE', 'events', 'events|poll'],
+  'max-key-age': ['QWEN_MAX_KEY_AGE', 'none', 'DURATION', 'e.g. 90d'],
+  'upstream-timeout': ['QWEN_UPSTREAM_TIMEOUT', '10m', 'DURATION'],
+  'max-body': ['QWEN_MAX_BODY', '100mb', 'SIZE', 'bytes or k/m/g suffix'],
+  'drain-timeout': ['QWEN_DRAIN_TIMEOUT', '30s', 'DURATION'],
+  'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false', ''],
+  workers: ['QWEN_WORKERS', '1', 'N|auto', 'auto = one per core'],
+  'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m', 'N/DURATION', 'off = no throttling'],
+} as const satisfies Record<string, readonly [env: string, fallback: string, arg: string, note?: string]>;
 
 type Name = keyof typeof SETTINGS;
 
-/** What `--help` prints. */
+/** What `--help` prints: one line per setting, from the same table the parser reads. */
 export const USAGE = `Usage: qwen-key-daemon [options]
 
-  --port N                       PORT                          (8000; 0 = any free port)
-  --host H                       HOST                          (127.0.0.1)
-  --key-file F                   QWEN_API_KEY_FILE             (api/.api_key)
-  --grace DURATION               QWEN_KEY_GRACE                (0; e.g. 30s, 10m, 24h)
-  --upstream URL                 QWEN_UPSTREAM_URL             (none)
-  --log-level L                  LOG_LEVEL                     (info; ${LOG_LEVELS.join('|')})
-  --watch-mode events|poll       QWEN_WATCH_MODE               (events)
-  --max-key-age DURATION         QWEN_MAX_KEY_AGE              (none; e.g. 90d)
-  --upstream-timeout DURATION    QWEN_UPSTREAM_TIMEOUT         (10m)
-  --max-body SIZE                QWEN_MAX_BODY                 (100mb; bytes or k/m/g suffix)
-  --drain-timeout DURATION       QWEN_DRAIN_TIMEOUT            (30s)
-  --ready-requires-upstream      QWEN_READY_REQUIRES_UPSTREAM  (false)
-  --workers N|auto               QWEN_WORKERS                  (1; auto = one per core)
-  --auth-fail-limit N/DURATION   QWEN_AUTH_FAIL_LIMIT          (300/1m; off = no throttling)
+${Object.entries(SETTINGS).map(([name, [variable, fallback, arg, note]]) => {
+  const shown = [fallback === '' ? 'none' : fallback, note].filter(Boolean).join('; ');
+  return `  ${`--${name} ${arg}`.padEnd(31)}${variable.padEnd(30)}(${shown})`;
+}).join('\n')}
   --help
 
 Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key,
