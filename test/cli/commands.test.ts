@@ -90,7 +90,8 @@ describe('cli-commands', () => {
   it('prints help on stdout with exit 0', async () => {
     const r = await cli(dir, ['--help']);
     expect(r.code).to.equal(0);
-    for (const word of ['generate', 'show', 'rotate', 'history', 'status', 'test', '--key-file', 'QWEN_API_KEY_FILE', 'Exit status']) {
+    for (const word of ['generate', 'show', 'rotate', 'history', 'status', 'test', '--key-file', 'QWEN_API_KEY_FILE', 'Exit status',
+      '--previous', '--max-grace', 'QWEN_MAX_GRACE']) {
       expect(r.stdout).to.include(word);
     }
   });
