@@ -46,7 +46,7 @@ export interface RegularRead {
 
 /** Options of one bounded read. */
 export interface BoundedReadOptions {
-  /** At most this many bytes are read (and held). */
+  /** The most bytes wanted; from the start one more is read, so a file over the limit can be told from one at it. */
   maxBytes: number;
   /** Read the last `maxBytes` rather than the first. */
   fromEnd?: boolean;

@@ -1,5 +1,5 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
-import { dirname, relative, isAbsolute } from 'node:path';
+import { dirname, isAbsolute, relative } from 'node:path';
 import { KeyFileError, isErrnoCode } from './errors.js';
 import { othersCanWrite, resolveIdentity } from './file-trust.js';
 import type { Identity } from './file-trust.js';
