@@ -23,8 +23,10 @@ param(
   [switch]$Force,
   [switch]$Revoke,
   [switch]$Json,
+  [switch]$Previous,
   [switch]$Help,
   [string]$Grace,
+  [string]$MaxGrace,
   [string]$KeyFile,
   [string]$Url
 )
@@ -43,8 +45,10 @@ foreach ($name in 'Generate', 'Show', 'Rotate', 'History', 'Status', 'Test') {
 if ($Force) { $cliArgs += '--force' }
 if ($Revoke) { $cliArgs += '--revoke' }
 if ($Json) { $cliArgs += '--json' }
+if ($Previous) { $cliArgs += '--previous' }
 if ($Help) { $cliArgs += '--help' }
 if ($PSBoundParameters.ContainsKey('Grace')) { $cliArgs += '--grace', $Grace }
+if ($PSBoundParameters.ContainsKey('MaxGrace')) { $cliArgs += '--max-grace', $MaxGrace }
 if ($PSBoundParameters.ContainsKey('Url')) { $cliArgs += '--url', $Url }
 if ($PSBoundParameters.ContainsKey('KeyFile')) {
   # Resolved against PowerShell's location, which is not always the process's working directory.

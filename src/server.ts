@@ -76,7 +76,7 @@ async function serve(config: Config, logger: Logger, inWorker: boolean): Promise
 
   const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   try {
-    daemon = await startDaemon(config, logger, version);
+    daemon = await startDaemon(config, logger, version, { uid: process.geteuid?.(), platform: process.platform });
   } catch (err) {
     logger.error('cannot start', { error: (err as Error).message });
     process.exitCode = 1;

@@ -12,8 +12,12 @@ export interface CliOptions {
   force: boolean;
   revoke: boolean;
   graceMs?: number;
+  /** The longest window servers honour (their --max-grace); environment fallback by the command layer. */
+  maxGraceMs?: number;
   json: boolean;
   url?: URL;
+  /** `test`: present the previous key too (never sent unless asked). */
+  previous: boolean;
 }
 
 /** A parsed command line. */
@@ -34,16 +38,17 @@ export class UsageError extends Error {
 const POWERSHELL: Record<string, string> = {
   generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
   force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json',
-  help: '--help', '?': '--help',
+  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help',
 };
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
-  generate: ['force'], show: [], rotate: ['graceMs', 'revoke'], history: ['json'],
-  status: ['graceMs', 'json'], test: ['url', 'graceMs'], help: [],
+  generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs'], history: ['json'],
+  status: ['graceMs', 'json', 'maxGraceMs'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [],
 };
 const FLAG_NAMES: Record<keyof CliOptions, string> = {
   keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url',
+  maxGraceMs: '--max-grace', previous: '--previous',
 };
 
 /** Turns argv (without node and script) into a command and its options; throws UsageError. */
@@ -56,7 +61,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
       strict: true,
       options: {
         force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        grace: { type: 'string' }, 'key-file': { type: 'string' }, url: { type: 'string' },
+        previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' }, 'key-file': { type: 'string' },
+        url: { type: 'string' },
       },
     });
   } catch (err) {
@@ -72,6 +78,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     revoke: values.revoke ?? false,
     json: values.json ?? false,
     graceMs: values.grace === undefined ? undefined : parseGrace(values.grace, '--grace'),
+    maxGraceMs: values['max-grace'] === undefined ? undefined : parseGrace(values['max-grace'], '--max-grace'),
+    previous: values.previous ?? false,
     url: values.url === undefined ? undefined : parseUrl(values.url),
   };
   if (options.keyFile === '') throw new UsageError('--key-file needs a path');

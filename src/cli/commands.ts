@@ -4,16 +4,18 @@ import type { CliOptions, Command } from './args.js';
 import { describeFailure } from './failures.js';
 import { HELP } from './help.js';
 import { formatDuration } from '../core/duration.js';
-import { deriveState } from '../core/history-state.js';
-import { formatStamp, historyPathFor } from '../core/history.js';
-import { readHistory } from '../core/history-file.js';
-import { formatHistoryView, historyJson } from './history-view.js';
+import { Action, formatStamp, historyPathFor } from '../core/history.js';
+import { scanHistory } from '../core/history-file.js';
+import { historyPrinter } from './history-view.js';
 import { fingerprint } from '../core/key.js';
-import { probeKeys } from './server-check.js';
-import type { KeyProbe } from './server-check.js';
 import { readKeyFile } from '../core/key-file.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
-import { formatKeyStatus, readKeyStatus } from './key-status.js';
+import { DEFAULT_MAX_GRACE_MS } from '../core/history-state.js';
+import { describeFindings, untrustedPaths } from '../core/file-trust.js';
+import type { Identity, TrustFinding } from '../core/file-trust.js';
+import { formatKeyStatus, keyStatusJson, readKeyStatus } from './key-status.js';
+import { testServer } from './test-command.js';
+import { rotationNotes } from './rotation-notes.js';
 
 /** Everything the CLI takes from its process, injected so tests need none. */
 export interface CliIo {
@@ -23,6 +25,8 @@ export interface CliIo {
   cwd: string;
   clock: () => Date;
   fetch?: typeof fetch;
+  /** Who runs the CLI (effective uid, platform): files of other users are never written. */
+  identity?: Identity;
 }
 
 /** The key file used when neither --key-file nor QWEN_API_KEY_FILE names one. */
@@ -30,7 +34,7 @@ export const DEFAULT_KEY_FILE = 'api/.api_key';
 /** The server `test` asks when --url is not given. */
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
-interface Context { io: CliIo; options: CliOptions; keyFile: string }
+interface Context { io: CliIo; options: CliOptions; keyFile: string; untrusted?: TrustFinding[] }
 
 /** Runs one CLI invocation and resolves to its exit code: 0 success, 1 failure, 2 usage error. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -45,16 +49,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stdout(HELP);
       return 0;
     }
-    // The server's default window only matters to commands that reason about one.
-    if ((command === 'status' || command === 'test') && parsed.options.graceMs === undefined && io.env.QWEN_KEY_GRACE) {
-      parsed.options.graceMs = parseGrace(io.env.QWEN_KEY_GRACE, 'QWEN_KEY_GRACE');
-    }
+    applyEnvironment(command, parsed.options, io.env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.stderr(`manage-key: ${err.message} (see manage-key --help)\n`);
     return 2;
   }
   try {
+    // Writers refuse what they cannot trust (writeTarget); readers say what others could have changed.
+    if (command !== 'generate' && command !== 'rotate') await warnUntrusted(ctx);
     return await COMMANDS[command](ctx);
   } catch (err) {
     io.stderr(`manage-key: ${describeFailure(err, ctx.keyFile)}\n`);
@@ -69,7 +72,7 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
   },
 
   async generate({ io, options, keyFile }) {
-    const key = await generateKeyFile({ keyFile, force: options.force, clock: io.clock, onNote: note(io) });
+    const key = await generateKeyFile({ keyFile, force: options.force, clock: io.clock, onNote: note(io), identity: io.identity });
     io.stdout(`${key}\n`);
     io.stderr(`Generated a new key (${fingerprint(key)}) in ${keyFile}; logged in ${historyPathFor(keyFile)}.\n`
       + 'Running servers pick up the new key by themselves; give it to your clients.\n');
@@ -79,28 +82,24 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
   async rotate({ io, options, keyFile }) {
     const time = io.clock();
     const { key, previous } = await rotateKeyFile({
-      keyFile, graceMs: options.graceMs, revoke: options.revoke, clock: () => time, onNote: note(io),
+      keyFile, graceMs: options.graceMs, revoke: options.revoke, clock: () => time, onNote: note(io), identity: io.identity,
     });
     io.stdout(`${key}\n`);
-    const fate = options.revoke
-      ? 'The old key is revoked: servers refuse it as soon as they see the new key file.'
-      : options.graceMs !== undefined
-        ? `The old key stays valid until ${formatStamp(new Date(time.getTime() + options.graceMs))} (--grace ${formatDuration(options.graceMs)}).`
-        : 'The old key stays valid for the server\'s own grace window (its --grace / QWEN_KEY_GRACE; 0 ends it at once).';
-    io.stderr(`Rotated the key in ${keyFile}: ${fingerprint(previous)} -> ${fingerprint(key)}; logged in ${historyPathFor(keyFile)}.\n`
-      + `${fate}\nRunning servers pick up the new key by themselves; update your clients with the new key `
-      + '(then check with "manage-key test").\n');
+    io.stderr(await rotationNotes({ keyFile, key, previous, time, graceMs: options.graceMs, revoke: options.revoke }));
     return 0;
   },
 
   async history({ io, options, keyFile }) {
     const historyFile = historyPathFor(keyFile);
-    const { entries, malformed } = await readHistory(historyFile);
+    // Streamed: a history of any size is printed entry by entry, never held whole.
+    const printer = historyPrinter(options.json ? 'json' : 'view', historyFile, io.stdout);
     // The documented rule: the current active key is the latest Generated or Rotated (new) entry.
-    const current = deriveState(entries).current?.key;
-    io.stdout(options.json
-      ? `${JSON.stringify(historyJson(entries, current, historyFile), null, 2)}\n`
-      : formatHistoryView(entries, current, historyFile));
+    let current: string | undefined;
+    const { malformed } = await scanHistory(historyFile, (entry) => {
+      printer.entry(entry);
+      if (entry.action === Action.generated || entry.action === Action.rotatedNew) current = entry.key;
+    });
+    printer.end(current);
     if (malformed > 0) io.stderr(`manage-key: note: skipped ${malformed} malformed line(s) in ${historyFile}\n`);
     const inFile = await readKeyFile(keyFile).catch(() => undefined);
     if (inFile !== undefined && inFile !== current) {
@@ -109,46 +108,46 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     return 0;
   },
 
-  async status({ io, options, keyFile }) {
-    const status = await readKeyStatus({ keyFile, now: io.clock(), defaultGraceMs: options.graceMs ?? 0 });
-    if (!options.json) {
-      io.stdout(formatKeyStatus(status, formatStamp, formatDuration));
-      return 0;
-    }
-    const { current, previous } = status;
-    io.stdout(`${JSON.stringify({
-      keyFile, historyFile: status.historyFile, now: status.now, defaultGraceMs: status.defaultGraceMs,
-      historyAgrees: status.historyAgrees, entries: status.entries, malformed: status.malformed,
-      current: { fingerprint: fingerprint(current.key), since: current.since, sinceFrom: current.sinceFrom,
-        ageSeconds: Math.floor((status.now.getTime() - current.since.getTime()) / 1000) },
-      previous: previous ? { fingerprint: fingerprint(previous.key), replacedAt: previous.replacedAt, until: previous.until,
-        valid: previous.valid, window: previous.origin } : null,
-    }, null, 2)}\n`);
+  async status(ctx) {
+    const { io, options } = ctx;
+    const status = await statusOf(ctx);
+    io.stdout(options.json ? `${JSON.stringify(keyStatusJson(status), null, 2)}\n` : formatKeyStatus(status, formatStamp, formatDuration));
     return 0;
   },
 
-  async test({ io, options, keyFile }) {
-    const status = await readKeyStatus({ keyFile, now: io.clock(), defaultGraceMs: options.graceMs ?? 0 });
-    const probes: KeyProbe[] = [{ label: 'current key', key: status.current.key, expect: 'accepted' }];
-    const { previous } = status;
-    if (previous?.valid) probes.push({ label: `previous key (valid until ${formatStamp(previous.until)})`, key: previous.key, expect: 'accepted' });
-    if (previous?.origin === 'revoked') probes.push({ label: 'previous key (revoked)', key: previous.key, expect: 'rejected' });
-    const base = options.url ?? new URL(DEFAULT_URL);
-    const results = await probeKeys({ base, probes, fetch: io.fetch });
-    for (const r of results) {
-      io.stdout(`${r.ok ? 'ok  ' : 'FAIL'} ${r.label} ${r.fingerprint}: ${r.outcome} (${r.detail}${r.ok ? '' : `; expected ${r.expected}`})\n`);
-    }
-    const failed = results.filter((r) => !r.ok);
-    if (failed.length === 0) {
-      io.stdout(`The server at ${base.href} answers as the key files say.\n`);
-      return 0;
-    }
-    const unreachable = failed.find((r) => r.outcome === 'unreachable');
-    io.stderr(`manage-key: ${unreachable ? `cannot reach the server at ${base.href} (${unreachable.detail})`
-      : `the server at ${base.href} does not answer as the key files say: ${failed.map((r) => `${r.label} ${r.outcome}`).join('; ')}`}\n`);
-    return 1;
+  async test(ctx) {
+    const { io, options } = ctx;
+    const status = await statusOf(ctx);
+    return testServer({ status, base: options.url ?? new URL(DEFAULT_URL), previous: options.previous, fetch: io.fetch, stdout: io.stdout, stderr: io.stderr });
   },
 };
+
+// What the files say now, as servers with the assumed --grace and --max-grace would read them.
+async function statusOf({ io, options, keyFile, untrusted }: Context) {
+  const historyTrusted = (untrusted ?? []).length === 0;
+  return readKeyStatus({ keyFile, now: io.clock(), defaultGraceMs: options.graceMs ?? 0, maxGraceMs: options.maxGraceMs, historyTrusted });
+}
+
+// Environment fallbacks for the servers' settings, only for commands that reason about windows.
+function applyEnvironment(command: Command, options: CliOptions, env: CliIo['env']): void {
+  if ((command === 'status' || command === 'test') && options.graceMs === undefined && env.QWEN_KEY_GRACE) {
+    options.graceMs = parseGrace(env.QWEN_KEY_GRACE, 'QWEN_KEY_GRACE');
+  }
+  if (command !== 'status' && command !== 'test' && command !== 'rotate') return;
+  options.maxGraceMs ??= env.QWEN_MAX_GRACE ? parseGrace(env.QWEN_MAX_GRACE, 'QWEN_MAX_GRACE') : DEFAULT_MAX_GRACE_MS;
+  if (command === 'rotate' && options.graceMs !== undefined && options.graceMs > options.maxGraceMs) {
+    throw new UsageError(`--grace ${formatDuration(options.graceMs)} is longer than servers honour (--max-grace ${formatDuration(options.maxGraceMs)}, `
+      + 'QWEN_MAX_GRACE); pass the servers\' --max-grace if it is longer');
+  }
+}
+
+async function warnUntrusted(ctx: Context): Promise<void> {
+  const { io, keyFile } = ctx;
+  const findings = ctx.untrusted = await untrustedPaths(keyFile, io.identity).catch(() => []);
+  if (findings.length > 0) {
+    io.stderr(`manage-key: warning: ${describeFindings(findings)}; whoever can write there can change which keys are valid (chmod go-w)\n`);
+  }
+}
 
 function note(io: CliIo): (message: string) => void {
   return (message) => io.stderr(`manage-key: note: ${message}\n`);

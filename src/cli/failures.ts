@@ -25,6 +25,9 @@ function describeKeyFileError(err: KeyFileError, keyFile: string): string {
     case 'KEY_BAD_ENCODING':
       return `the key file ${keyFile} does not hold a usable key: ${err.message} (fix it, or replace it with "manage-key generate --force")`;
     case 'KEY_EXISTS':
+    case 'KEY_NOT_REGULAR':
+    case 'KEY_READ_TIMEOUT':
+    case 'KEY_UNTRUSTED':
       return err.message;
     case 'KEY_UNREADABLE':
       return `cannot read the key file ${keyFile}${errno ? `: ${describeErrno(errno)}` : ''}`;

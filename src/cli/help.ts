@@ -16,15 +16,20 @@ Commands (PowerShell spellings -Generate, -Show, ... work too, in any case):
                            --revoke    the old key ends at once (a leaked key), whatever
                                        the server's grace.
                            Without either, the server's own grace (QWEN_KEY_GRACE) applies.
+                           A --grace longer than --max-grace D (QWEN_MAX_GRACE, 7d) is
+                           refused: servers cut every window to their --max-grace.
   history [--json]         The history with keys masked (abc123...xyz789); --json for scripts.
-  status [--grace D] [--json]
+  status [--grace D] [--max-grace D] [--json]
                            From the files alone: which keys are valid now, until when, and
                            how old the current key is. --grace (or QWEN_KEY_GRACE) is the
-                           server's default window, assumed when a rotation set none.
-  test [--url URL] [--grace D]
+                           server's default window, assumed when a rotation set none;
+                           --max-grace (QWEN_MAX_GRACE, 7d) the longest window servers honour.
+  test [--url URL] [--previous] [--grace D] [--max-grace D]
                            Ask the running server (default http://127.0.0.1:8000) whether it
-                           accepts the current key on /api/v1/health, and inside a window the
-                           previous key too; a revoked previous key must be refused. Prints
+                           accepts the current key on /api/v1/health. With --previous, the
+                           previous key too: accepted inside its window, refused if revoked
+                           (never sent unless asked). Redirects are reported, never followed;
+                           a URL neither loopback nor https gets a warning. Prints
                            fingerprints only. Exit 0 only when every answer is as expected.
 
 Options:
@@ -37,7 +42,9 @@ Durations: 0, 90s, 10m, 24h, 90d.
 
 Files: the key file holds one key on one line; the history has one line per event,
 "YYYY-MM-DD HH:MM:SS | Action | Key" in local time, with the actions Generated,
-Rotated (replaced), Rotated (new), Revoked and "Grace until <UTC time>". Both are mode 0600.
+Rotated (replaced), Rotated (new), Revoked and "Grace until <UTC time>". Both are mode 0600
+after every write. Writes refuse a symlink leading out of the key's directory, a file of
+another user, and a directory others can write; readers warn when others can write the files.
 Running servers pick up a new key file by themselves; no restart is needed.
 
 Exit status: 0 success, 1 failure (one line on stderr), 2 usage error.

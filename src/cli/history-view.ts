@@ -4,17 +4,6 @@ import type { HistoryEntry } from '../core/history.js';
 
 const RULE = '='.repeat(100);
 
-/**
- * The documented masked history view: `API Key History:`, a rule, one `date [Action] abc123...xyz789`
- * line per entry, the rule again and `CURRENT ACTIVE KEY: ...`. Full keys never appear in it.
- */
-export function formatHistoryView(entries: readonly HistoryEntry[], currentKey: string | undefined, historyFile: string): string {
-  const active = `CURRENT ACTIVE KEY: ${currentKey === undefined ? '(none)' : maskKey(currentKey)}`;
-  if (entries.length === 0) return `No key history found in ${historyFile}.\n${active}\n`;
-  const lines = entries.map((e) => `${formatStamp(e.time)} [${e.action}] ${maskKey(e.key)}`);
-  return ['API Key History:', RULE, ...lines, RULE, active, ''].join('\n');
-}
-
 /** One history entry for scripts: masked key and fingerprint, never the key. */
 export interface HistoryJsonEntry {
   time: string;
@@ -24,12 +13,71 @@ export interface HistoryJsonEntry {
   fingerprint: string;
 }
 
+/** Prints a history entry by entry, as it is read, so a history of any size is never held whole. */
+export interface HistoryPrinter {
+  entry(entry: HistoryEntry): void;
+  /** Closes the output, naming the current key (the latest Generated or Rotated (new) entry, or the key file's). */
+  end(currentKey: string | undefined): void;
+}
+
+/**
+ * The documented masked view (`API Key History:`, a rule, one `date [Action] abc123...xyz789` line per
+ * entry, the rule again and `CURRENT ACTIVE KEY: ...`) or, for `json`, the same facts as
+ * `JSON.stringify(historyJson(...), null, 2)` prints them. Full keys never appear in either.
+ */
+export function historyPrinter(format: 'view' | 'json', historyFile: string, write: (text: string) => void): HistoryPrinter {
+  let count = 0;
+  if (format === 'json') {
+    // Nothing is written before the first entry or the end, so a history that cannot be read prints nothing.
+    const head = `{\n  "historyFile": ${JSON.stringify(historyFile)},\n  "entries": [`;
+    return {
+      entry(e) {
+        write(`${count++ === 0 ? head : ','}\n${indent(JSON.stringify(jsonEntry(e), null, 2), '    ')}`);
+      },
+      end(currentKey) {
+        const current = currentKey === undefined ? 'null' : indent(JSON.stringify(describe(currentKey), null, 2), '  ').trimStart();
+        write(`${count === 0 ? head : '\n  '}],\n  "current": ${current}\n}\n`);
+      },
+    };
+  }
+  return {
+    entry(e) {
+      if (count++ === 0) write(`API Key History:\n${RULE}\n`);
+      write(`${formatStamp(e.time)} [${e.action}] ${maskKey(e.key)}\n`);
+    },
+    end(currentKey) {
+      const active = `CURRENT ACTIVE KEY: ${currentKey === undefined ? '(none)' : maskKey(currentKey)}\n`;
+      write(count === 0 ? `No key history found in ${historyFile}.\n${active}` : `${RULE}\n${active}`);
+    },
+  };
+}
+
+/** The whole masked view of `entries` (historyPrinter, collected). */
+export function formatHistoryView(entries: readonly HistoryEntry[], currentKey: string | undefined, historyFile: string): string {
+  let text = '';
+  const printer = historyPrinter('view', historyFile, (chunk) => (text += chunk));
+  for (const entry of entries) printer.entry(entry);
+  printer.end(currentKey);
+  return text;
+}
+
 /** The history for scripts (`history --json`): the same facts as the view, keys masked and fingerprinted. */
 export function historyJson(entries: readonly HistoryEntry[], currentKey: string | undefined, historyFile: string): object {
-  const describe = (key: string) => ({ key: maskKey(key), fingerprint: fingerprint(key) });
   return {
     historyFile,
-    entries: entries.map((e): HistoryJsonEntry => ({ time: e.time.toISOString(), stamp: formatStamp(e.time), action: e.action, ...describe(e.key) })),
+    entries: entries.map(jsonEntry),
     current: currentKey === undefined ? null : describe(currentKey),
   };
+}
+
+function describe(key: string): { key: string; fingerprint: string } {
+  return { key: maskKey(key), fingerprint: fingerprint(key) };
+}
+
+function jsonEntry(e: HistoryEntry): HistoryJsonEntry {
+  return { time: e.time.toISOString(), stamp: formatStamp(e.time), action: e.action, ...describe(e.key) };
+}
+
+function indent(text: string, by: string): string {
+  return text.split('\n').map((line) => by + line).join('\n');
 }

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { fingerprint } from '../core/key.js';
 
 /** One key to present to a running server, and whether it should be accepted. */
@@ -15,6 +16,14 @@ export interface ProbeResult {
   outcome: 'accepted' | 'rejected' | 'unexpected' | 'unreachable';
   detail: string;
   ok: boolean;
+}
+
+/** Whether a URL names this machine (localhost, 127.0.0.0/8, ::1), where a key in clear text stays on the host. */
+export function isLoopback(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIPv4(host)) return host.startsWith('127.');
+  return host === '::1' || /^::ffff:(127\.|7f[0-9a-f]{2}:)/.test(host);
 }
 
 /** The health route every key must open. */
@@ -38,13 +47,16 @@ export async function probeKeys(options: {
   for (const probe of options.probes) {
     const base = { label: probe.label, fingerprint: fingerprint(probe.key), expected: probe.expect };
     try {
+      // A redirect is reported, never followed: following it would hand the key to whatever origin it names.
       const response = await doFetch(url, {
         headers: { 'X-API-Key': probe.key },
+        redirect: 'manual',
         signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
       });
       await response.body?.cancel();
       const outcome = response.status === 200 ? 'accepted' : response.status === 401 ? 'rejected' : 'unexpected';
-      results.push({ ...base, outcome, detail: `HTTP ${response.status}`, ok: outcome === probe.expect });
+      const redirect = response.status >= 300 && response.status < 400 ? ', a redirect, not followed' : '';
+      results.push({ ...base, outcome, detail: `HTTP ${response.status}${redirect}`, ok: outcome === probe.expect });
     } catch (err) {
       results.push({ ...base, outcome: 'unreachable', detail: reachError(err), ok: false });
     }

@@ -6,6 +6,9 @@ export type KeyFileErrorCode =
   | 'KEY_INVALID_CHARS'
   | 'KEY_BAD_ENCODING'
   | 'KEY_UNREADABLE'
+  | 'KEY_NOT_REGULAR'
+  | 'KEY_READ_TIMEOUT'
+  | 'KEY_UNTRUSTED'
   | 'KEY_EXISTS'
   | 'KEY_WRITE_FAILED'
   | 'LOCK_FAILED';

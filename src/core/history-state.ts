@@ -9,8 +9,14 @@ export interface HistoryState {
   revoked: ReadonlySet<string>;
 }
 
-/** Derives the current key, the previous key's fate and the revoked keys from history entries. */
-export function deriveState(entries: readonly HistoryEntry[]): HistoryState {
+/**
+ * Derives the current key, the previous key's fate and the revoked keys from history entries. A rotation
+ * opens a window only for the key the chain itself shows was current just before it: a `Rotated (replaced)`
+ * line naming any other key (appended by whoever could write the file) is not believed. Before the chain
+ * names any key, a replaced key is believed only when `complete` says the entries start at the beginning
+ * of the file (a first rotation of a key written by hand); in a tail it might be anything.
+ */
+export function deriveState(entries: readonly HistoryEntry[], complete = true): HistoryState {
   const revoked = new Set<string>();
   let current: HistoryState['current'];
   let previous: HistoryState['previous'];
@@ -19,7 +25,7 @@ export function deriveState(entries: readonly HistoryEntry[]): HistoryState {
     if (entry.action === Action.replaced) {
       replaced = entry.key;
     } else if (entry.action === Action.rotatedNew) {
-      const old = replaced ?? current?.key;
+      const old = current ? (replaced === undefined || replaced === current.key ? current.key : undefined) : complete ? replaced : undefined;
       previous = old !== undefined && old !== entry.key
         ? { key: old, replacedAt: entry.time, revoked: revoked.has(old) }
         : undefined;
@@ -39,4 +45,27 @@ export function deriveState(entries: readonly HistoryEntry[]): HistoryState {
     }
   }
   return { current, previous, revoked };
+}
+
+/** The longest window the history may grant unless the server says otherwise (--max-grace). */
+export const DEFAULT_MAX_GRACE_MS = 7 * 86_400_000;
+
+/** A window the history asked for that was longer than allowed: the key, the end asked for, and the end kept. */
+export interface ClampedWindow {
+  key: string;
+  asked: Date;
+  until: Date;
+}
+
+/**
+ * The state with the previous key's `Grace until` cut to at most `maxGraceMs` after its rotation, and what
+ * was cut, if anything. A window ending in 2099, appended by anyone, thus ends within `maxGraceMs`.
+ */
+export function clampGrace(state: HistoryState, maxGraceMs: number): { state: HistoryState; clamped?: ClampedWindow } {
+  const previous = state.previous;
+  if (!previous?.graceUntil) return { state };
+  const limit = previous.replacedAt.getTime() + maxGraceMs;
+  if (previous.graceUntil.getTime() <= limit) return { state };
+  const until = new Date(limit);
+  return { state: { ...state, previous: { ...previous, graceUntil: until } }, clamped: { key: previous.key, asked: previous.graceUntil, until } };
 }

@@ -40,21 +40,23 @@ export function parseHistory(text: string): { entries: HistoryEntry[]; malformed
   const entries: HistoryEntry[] = [];
   let malformed = 0;
   for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const m = LINE.exec(line);
-    if (!m) {
-      malformed++;
-      continue;
-    }
-    const [, y, mo, d, h, mi, s, action, key] = m;
-    const time = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-    // Date rolls impossible fields over (2024-02-30 becomes March 1st); such a line is not well formed.
-    if (time.getMonth() !== Number(mo) - 1 || time.getDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
-      malformed++;
-      continue;
-    }
-    entries.push({ time, action: action!, key: key! });
+    if (raw.trim() === '') continue;
+    const entry = parseLine(raw);
+    if (entry) entries.push(entry);
+    else malformed++;
   }
   return { entries, malformed };
+}
+
+/** Parses one history line (a trailing CR allowed); undefined when it is not well formed. */
+export function parseLine(raw: string): HistoryEntry | undefined {
+  const m = LINE.exec(raw.replace(/\r$/, ''));
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, action, key] = m;
+  const time = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  // Date rolls impossible fields over (2024-02-30 becomes March 1st); such a line is not well formed.
+  if (time.getMonth() !== Number(mo) - 1 || time.getDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+    return undefined;
+  }
+  return { time, action: action!, key: key! };
 }

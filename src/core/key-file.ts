@@ -1,9 +1,10 @@
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { platform as osPlatform } from 'node:os';
-import { dirname } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { replaceFile, writeAll } from './atomic-write.js';
 import { KeyFileError, isErrnoCode } from './errors.js';
 import { MAX_KEY_FILE_BYTES, keyFromBytes } from './key.js';
+import { FileReads, openRegular } from './regular-file.js';
 
 /** Mode of every file this project creates that holds a key. */
 export const SECRET_FILE_MODE = 0o600;
@@ -14,22 +15,21 @@ export interface WriteKeyFileOptions {
   onFallback?: (reason: string) => void;
   /** Platform, injectable so the Windows retry path can be tested anywhere. */
   platform?: NodeJS.Platform;
+  /** The atomic replacement, injectable so its failures (EXDEV, EBUSY, EPERM) can be tested anywhere. */
+  replace?: typeof replaceFile;
 }
 
-/** Reads and validates the key in `path`; throws a typed KeyFileError, never returns a partial key. */
-export async function readKeyFile(path: string): Promise<string> {
+/**
+ * Reads and validates the key in `path`; throws a typed KeyFileError, never returns a partial key.
+ * Only a regular file is read (through symlinks: a Kubernetes Secret volume is links all the way down),
+ * never more than 4 KiB of it, and never waiting on a FIFO; `reads` bounds the time (see FileReads).
+ */
+export async function readKeyFile(path: string, reads: FileReads = new FileReads()): Promise<string> {
   let bytes: Buffer;
   try {
-    const handle = await open(path, 'r');
-    try {
-      // Read one byte past the limit: enough to reject an absurd file without loading it.
-      const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      bytes = buffer.subarray(0, bytesRead);
-    } finally {
-      await handle.close();
-    }
+    ({ bytes } = await reads.read(path, { maxBytes: MAX_KEY_FILE_BYTES }));
   } catch (err) {
+    if (err instanceof KeyFileError) throw err;
     if (isErrnoCode(err, 'ENOENT', 'ENOTDIR')) throw new KeyFileError('KEY_MISSING', `key file ${path} does not exist`, { cause: err });
     throw new KeyFileError('KEY_UNREADABLE', `key file ${path} cannot be read: ${(err as Error).message}`, { cause: err });
   }
@@ -37,16 +37,17 @@ export async function readKeyFile(path: string): Promise<string> {
 }
 
 /**
- * Replaces the key file atomically (temp file, fsync, rename, fsync of the directory), mode 0600.
- * A reader sees the old key or the new one, never an empty or torn file.
+ * Replaces the key file atomically (replaceFile: an exclusive temporary file, fsync, rename, fsync of the
+ * directory), mode 0600, owned by the writer. A reader sees the old key or the new one, never an empty
+ * or torn file. `path` is written as given: writeTarget decides first whether it may be.
  */
 export async function writeKeyFile(path: string, key: string, options: WriteKeyFileOptions = {}): Promise<void> {
   const platform = options.platform ?? osPlatform();
-  const content = key + '\n';
+  const content = Buffer.from(key + '\n');
   for (let attempt = 0; ; attempt++) {
     try {
-      await writeFileAtomic(path, content, { mode: SECRET_FILE_MODE, fsync: true });
-      break;
+      await (options.replace ?? replaceFile)(path, content, SECRET_FILE_MODE);
+      return;
     } catch (err) {
       // A bind-mounted single file cannot be renamed over (EBUSY) or lives on another device (EXDEV).
       if (isErrnoCode(err, 'EXDEV') || (platform !== 'win32' && isErrnoCode(err, 'EBUSY'))) {
@@ -62,34 +63,24 @@ export async function writeKeyFile(path: string, key: string, options: WriteKeyF
       throw new KeyFileError('KEY_WRITE_FAILED', `cannot write key file ${path}: ${(err as Error).message}`, { cause: err });
     }
   }
-  await fsyncDirectory(dirname(path));
 }
 
 // Overwrite, then cut the tail: the file is never empty, and keys of equal length are never torn.
-async function writeInPlace(path: string, content: string): Promise<void> {
-  const handle = await open(path, 'r+');
+async function writeInPlace(path: string, bytes: Buffer): Promise<void> {
+  let handle: FileHandle;
   try {
-    const bytes = Buffer.from(content);
-    await handle.write(bytes, 0, bytes.length, 0);
+    handle = await openRegular(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
+  } catch (err) {
+    throw new KeyFileError('KEY_WRITE_FAILED', `cannot rewrite key file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    await handle.chmod(SECRET_FILE_MODE);
+    await writeAll(handle, bytes, 0);
     await handle.truncate(bytes.length);
     await handle.sync();
   } catch (err) {
     throw new KeyFileError('KEY_WRITE_FAILED', `cannot rewrite key file ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     await handle.close();
-  }
-}
-
-async function fsyncDirectory(dir: string): Promise<void> {
-  // Makes the rename itself durable; directories cannot be opened for fsync on Windows.
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    /* best effort */
   }
 }

@@ -7,6 +7,9 @@ import { Action, GRACE_UNTIL, historyPathFor } from './history.js';
 import { appendHistory } from './history-file.js';
 import type { HistoryEntry } from './history.js';
 import { withKeyLock } from './lock.js';
+import type { Identity } from './file-trust.js';
+import { writeTarget } from './write-target.js';
+import type { WriteTarget } from './write-target.js';
 
 /** What the key operations need from outside; everything has a real default. */
 export interface KeyOpsOptions {
@@ -15,6 +18,8 @@ export interface KeyOpsOptions {
   random?: (size: number) => Buffer;
   /** Told about anything unusual (e.g. an in-place write instead of a rename). */
   onNote?: (message: string) => void;
+  /** Who writes (uid, platform): files of another user are refused (writeTarget). */
+  identity?: Identity;
 }
 
 /** Options of a rotation: the old key's overlap window, or its immediate end. */
@@ -30,6 +35,7 @@ export async function generateKeyFile(options: KeyOpsOptions & { force?: boolean
   const { keyFile } = options;
   await mkdir(dirname(keyFile), { recursive: true, mode: 0o700 });
   return withKeyLock(keyFile, async () => {
+    const targets = await writeTargets(options);
     if (!options.force) {
       const existing = await readKeyFile(keyFile).then(() => 'valid', (err: KeyFileError) => err.code);
       if (existing === 'valid') throw new KeyFileError('KEY_EXISTS', `a key already exists in ${keyFile} (use --force to replace it)`);
@@ -38,7 +44,7 @@ export async function generateKeyFile(options: KeyOpsOptions & { force?: boolean
       }
     }
     const key = generateKey(options.random);
-    await commit(options, [{ time: now(options), action: Action.generated, key }], key);
+    await commit(options, targets, [{ time: now(options), action: Action.generated, key }], key);
     return key;
   });
 }
@@ -57,6 +63,8 @@ export async function rotateKeyFile(options: RotateOptions): Promise<{ key: stri
 
 async function rotateLocked(options: RotateOptions): Promise<{ key: string; previous: string }> {
   const { keyFile } = options;
+  // Checked before the old key is read: a key file linked to someone else's file must not reach the history.
+  const targets = await writeTargets(options);
   let previous: string;
   try {
     previous = await readKeyFile(keyFile);
@@ -78,21 +86,31 @@ async function rotateLocked(options: RotateOptions): Promise<{ key: string; prev
     const until = new Date(time.getTime() + options.graceMs);
     entries.push({ time, action: GRACE_UNTIL + until.toISOString(), key: previous });
   }
-  await commit(options, entries, key);
+  await commit(options, targets, entries, key);
   return { key, previous };
 }
 
 // Write-ahead: the history knows a key before the key file puts it in force. A run that fails (a full
 // disk, a directory it cannot write) takes its history lines back out, so it changes nothing; a run
 // killed half way leaves them, for a key that never came into force, which the history's readers allow.
-async function commit(options: KeyOpsOptions, entries: HistoryEntry[], key: string): Promise<void> {
-  const takeBack = await appendHistory(historyPathFor(options.keyFile), entries);
+async function commit(options: KeyOpsOptions, targets: Targets, entries: HistoryEntry[], key: string): Promise<void> {
+  const takeBack = await appendHistory(targets.history.path, entries);
   try {
-    await writeKeyFile(options.keyFile, key, { onFallback: options.onNote });
+    await writeKeyFile(targets.key.path, key, { onFallback: options.onNote });
   } catch (err) {
     await takeBack().catch(() => undefined);
     throw err;
   }
+}
+
+interface Targets { key: WriteTarget; history: WriteTarget }
+
+// Where the key file and the history may be written, or a KEY_UNTRUSTED refusal naming why not.
+async function writeTargets(options: KeyOpsOptions): Promise<Targets> {
+  return {
+    key: await writeTarget(options.keyFile, options.identity),
+    history: await writeTarget(historyPathFor(options.keyFile), options.identity),
+  };
 }
 
 function now(options: KeyOpsOptions): Date {

@@ -53,10 +53,15 @@ export function fingerprint(key: string): string {
   return 'sha256:' + createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
 
-/** The masked form used in the history view: first and last 6 characters. */
+/**
+ * The masked form used in the history view: `abc123...xyz789` for keys of 24 characters or more (every
+ * generated key). Shorter keys show fewer characters, at most a quarter of the key at each end, so at
+ * least half of any key stays hidden; keys of 12 characters or fewer are all stars.
+ */
 export function maskKey(key: string): string {
   if (key.length <= 12) return '*'.repeat(key.length);
-  return `${key.slice(0, 6)}...${key.slice(-6)}`;
+  const shown = Math.min(6, Math.floor(key.length / 4));
+  return `${key.slice(0, shown)}...${key.slice(-shown)}`;
 }
 
 function decodeStrict(encoding: 'utf-8' | 'utf-16le' | 'utf-16be', bytes: Buffer): string {

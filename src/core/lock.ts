@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import lockfile from 'proper-lockfile';
 import { KeyFileError, isErrnoCode } from './errors.js';
 
@@ -5,6 +6,12 @@ import { KeyFileError, isErrnoCode } from './errors.js';
 export function lockPathFor(keyFile: string): string {
   return `${keyFile}.lock`;
 }
+
+/** Mode of the lock directory: only its owner may enter it, whatever the umask. */
+export const LOCK_DIR_MODE = 0o700;
+
+// The lock library creates its directory with mkdir's default 0777 less the umask (0777 under umask 000).
+const lockFs = { ...fs, mkdir: (path: string, done: (err: NodeJS.ErrnoException | null) => void) => fs.mkdir(path, LOCK_DIR_MODE, done) };
 
 /** How long a writer waits for another one: long enough for a stale lock to expire and a queue to pass. */
 export const LOCK_WAIT_MS = 15_000;
@@ -35,6 +42,7 @@ async function acquire(keyFile: string, onCompromised: (err: Error) => void): Pr
       return await lockfile.lock(keyFile, {
         lockfilePath: lockPathFor(keyFile),
         realpath: false,
+        fs: lockFs,
         stale: 2000,
         update: 1000,
         retries: 0,

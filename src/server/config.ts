@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
 import { parseRate } from './rate.js';
 import type { Rate } from './rate.js';
@@ -16,6 +16,8 @@ export interface Config {
   host: string;
   keyFile: string;
   graceMs: number;
+  /** Longest overlap window honoured, whatever the history asks; longer windows are cut to it. */
+  maxGraceMs: number;
   upstream?: URL;
   logLevel: LogLevel;
   watchMode: 'events' | 'poll';
@@ -49,6 +51,7 @@ const SETTINGS = {
   host: ['HOST', '127.0.0.1', 'H'],
   'key-file': ['QWEN_API_KEY_FILE', 'api/.api_key', 'F'],
   grace: ['QWEN_KEY_GRACE', '0', 'DURATION', 'e.g. 30s, 10m, 24h'],
+  'max-grace': ['QWEN_MAX_GRACE', '7d', 'DURATION', 'longest window honoured'],
   upstream: ['QWEN_UPSTREAM_URL', '', 'URL'],
   'log-level': ['LOG_LEVEL', 'info', 'L', LOG_LEVELS.join('|')],
   'watch-mode': ['QWEN_WATCH_MODE', 'events', 'events|poll'],
@@ -97,11 +100,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
   const maxKeyAge = get('max-key-age');
   const authFailLimit = get('auth-fail-limit');
   const upstream = get('upstream');
+  const maxGraceMs = check('max-grace', get('max-grace'), parseDuration);
   return {
     port: check('port', get('port'), parsePort),
     host: check('host', get('host'), nonEmpty),
     keyFile: check('key-file', get('key-file'), nonEmpty),
-    graceMs: check('grace', get('grace'), parseDuration),
+    graceMs: check('grace', get('grace'), (v) => atMost(parseDuration(v), maxGraceMs, '--max-grace')),
+    maxGraceMs,
     upstream: upstream ? check('upstream', upstream, parseHttpUrl) : undefined,
     logLevel: check('log-level', get('log-level'), (v) => oneOf(v, LOG_LEVELS)),
     watchMode: check('watch-mode', get('watch-mode'), (v) => oneOf(v, ['events', 'poll'] as const)),
@@ -115,6 +120,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };
+}
+
+function atMost(ms: number, limit: number, name: string): number {
+  if (ms > limit) throw new RangeError(`${formatDuration(ms)} is longer than ${name} (${formatDuration(limit)})`);
+  return ms;
 }
 
 function check<T>(name: Name, value: string, parse: (value: string) => T): T {

@@ -10,6 +10,10 @@ import { startKeyAgeWarnings } from './reload/key-age.js';
 import { KeyReloader } from './reload/key-reloader.js';
 import type { ReloadEvent } from './reload/reload-record.js';
 import { KeyStore } from './reload/key-store.js';
+import { ReloadHistory } from './reload/reload-history.js';
+import { TrustReport } from './reload/trust-report.js';
+import type { Identity } from '../core/file-trust.js';
+import { FileReads } from '../core/regular-file.js';
 import { watchKeyFile } from './reload/key-watcher.js';
 import { createMetrics } from './http/metrics.js';
 import { createForwarder, probeUpstream } from '../proxy/forwarder.js';
@@ -27,16 +31,26 @@ export interface Daemon {
   shutdown(reason: string): Promise<void>;
 }
 
-/** Starts key store, reloader, watcher and HTTP server from a validated config; logs `listening` once it accepts. */
-export async function startDaemon(config: Config, logger: Logger, version: string): Promise<Daemon> {
+/**
+ * Starts key store, reloader, watcher and HTTP server from a validated config; logs `listening` once it
+ * accepts. `identity` is who the process runs as (process.geteuid()): a first-run key is written only where
+ * that user may write.
+ */
+export async function startDaemon(config: Config, logger: Logger, version: string, identity?: Identity): Promise<Daemon> {
   const store = new KeyStore();
-  const metrics = createMetrics({ store, maxKeyAgeMs: config.maxKeyAgeMs });
+  const reads = new FileReads();
+  const trust = new TrustReport({ keyFile: config.keyFile, logger, reads, identity });
+  const metrics = createMetrics({ store, maxKeyAgeMs: config.maxKeyAgeMs, writableByOthers: () => trust.findings.length });
+  const history = new ReloadHistory({
+    keyFile: config.keyFile, logger, reads, maxGraceMs: config.maxGraceMs, trust, onFailure: () => metrics.historyReadFailure(),
+  });
   const reloader = new KeyReloader({
-    keyFile: config.keyFile, store, graceMs: config.graceMs, logger,
+    keyFile: config.keyFile, store, graceMs: config.graceMs, logger, reads, history, identity,
     onReload: (event) => metrics.keyReload(event.outcome),
   });
   const status: ServerStatus = { accepting: true };
   Object.defineProperty(status, 'lastReload', { get: () => reloader.lastReload, enumerable: true });
+  Object.defineProperty(status, 'fileTrust', { get: () => trust.findings, enumerable: true });
 
   await reloader.initialise({ apiKey: config.apiKey, development: config.development });
   const watcher = await watchKeyFile({

@@ -32,6 +32,8 @@ describe('cli-args', () => {
     expect(parseCliArgs(['-Rotate', '-revoke']).options.revoke).to.equal(true);
     expect(parseCliArgs(['-History', '-Json']).options.json).to.equal(true);
     expect(parseCliArgs(['-Test', '-Url', 'http://h:1']).options.url?.href).to.equal('http://h:1/');
+    expect(parseCliArgs(['-Test', '-Previous']).options.previous).to.equal(true);
+    expect(parseCliArgs(['-Status', '-MaxGrace:1d']).options.maxGraceMs).to.equal(86_400_000);
   });
 
   it('reads the POSIX options', () => {
@@ -57,6 +59,8 @@ describe('cli-args', () => {
     expect(usage(['generate', '--grace', '1m'])).to.equal('--grace does not apply to generate');
     expect(usage(['history', '--revoke'])).to.include('--revoke');
     expect(usage(['rotate', '--url', 'http://x'])).to.include('--url');
+    expect(usage(['status', '--previous'])).to.equal('--previous does not apply to status');
+    expect(usage(['history', '--max-grace', '1d'])).to.equal('--max-grace does not apply to history');
   });
 
   it('refuses bad values and contradictions', () => {

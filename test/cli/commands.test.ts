@@ -90,7 +90,8 @@ describe('cli-commands', () => {
   it('prints help on stdout with exit 0', async () => {
     const r = await cli(dir, ['--help']);
     expect(r.code).to.equal(0);
-    for (const word of ['generate', 'show', 'rotate', 'history', 'status', 'test', '--key-file', 'QWEN_API_KEY_FILE', 'Exit status']) {
+    for (const word of ['generate', 'show', 'rotate', 'history', 'status', 'test', '--key-file', 'QWEN_API_KEY_FILE', 'Exit status',
+      '--previous', '--max-grace', 'QWEN_MAX_GRACE']) {
       expect(r.stdout).to.include(word);
     }
   });
@@ -110,6 +111,23 @@ describe('cli-commands', () => {
     const r = await cli(dir, ['history']);
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include('No key history found');
+  });
+
+  it('refuses rotate --grace longer than --max-grace (QWEN_MAX_GRACE, default 7d) with a usage error', async () => {
+    await cli(dir, ['generate']);
+    const r = await cli(dir, ['rotate', '--grace', '8d']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/^manage-key: --grace 8d is longer than servers honour \(--max-grace 7d, QWEN_MAX_GRACE\)/);
+    expect((await cli(dir, ['rotate', '--grace', '8d', '--max-grace', '10d'])).code).to.equal(0);
+    expect((await cli(dir, ['rotate', '--grace', '8d'], { env: { QWEN_MAX_GRACE: '10d' } })).code).to.equal(0);
+  });
+
+  it('status cuts a window longer than --max-grace, as servers do, and says so', async () => {
+    await cli(dir, ['generate']);
+    await cli(dir, ['rotate', '--grace', '30d', '--max-grace', '30d']);
+    const r = await cli(dir, ['status', '--max-grace', '1d']);
+    expect(r.stdout).to.include('valid until 2024-07-02 09:00:00');
+    expect(r.stdout).to.include('its rotation asked for 2024-07-31 09:00:00; servers cut windows to --max-grace 1d');
   });
 
   it('status takes the server default window from QWEN_KEY_GRACE and says it assumed it', async () => {
@@ -139,25 +157,61 @@ describe('cli-commands', () => {
       expect((r.stdout + r.stderr).includes(key)).to.equal(false);
     });
 
-    it('checks the previous key inside a window, and exits 1 when it is refused', async () => {
+    it('with --previous, checks the previous key inside a window, and exits 1 when it is refused', async () => {
       await cli(dir, ['generate']);
       const old = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
       await cli(dir, ['rotate', '--grace', '1h']);
       const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
-      expect((await cli(dir, ['test'], { fetch: fakeServer([key, old]) as unknown as typeof fetch })).code).to.equal(0);
-      const r = await cli(dir, ['test'], { fetch: fakeServer([key]) as unknown as typeof fetch });
+      expect((await cli(dir, ['test', '--previous'], { fetch: fakeServer([key, old]) as unknown as typeof fetch })).code).to.equal(0);
+      const r = await cli(dir, ['test', '--previous'], { fetch: fakeServer([key]) as unknown as typeof fetch });
       expect(r.code).to.equal(1);
       expect(r.stdout).to.match(/FAIL previous key .* rejected/);
       expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
     });
 
-    it('exits 1 when a revoked key is still accepted', async () => {
+    it('with --previous, exits 1 when a revoked key is still accepted', async () => {
       await cli(dir, ['generate']);
       const old = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
       await cli(dir, ['rotate', '--revoke']);
       const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
-      expect((await cli(dir, ['test'], { fetch: fakeServer([key]) as unknown as typeof fetch })).code).to.equal(0);
-      expect((await cli(dir, ['test'], { fetch: fakeServer([key, old]) as unknown as typeof fetch })).code).to.equal(1);
+      expect((await cli(dir, ['test', '--previous'], { fetch: fakeServer([key]) as unknown as typeof fetch })).code).to.equal(0);
+      expect((await cli(dir, ['test', '--previous'], { fetch: fakeServer([key, old]) as unknown as typeof fetch })).code).to.equal(1);
+    });
+
+    // Regression: the previous key was sent to whatever answered, unasked.
+    it('sends only the current key unless --previous is given, and says what it skipped', async () => {
+      await cli(dir, ['generate']);
+      const old = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      await cli(dir, ['rotate', '--grace', '1h']);
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      const fetch = fakeServer([key, old]);
+      const r = await cli(dir, ['test'], { fetch: fetch as unknown as typeof globalThis.fetch });
+      expect(r.code).to.equal(0);
+      const sent = fetch.getCalls().map((call) => (call.args[1]?.headers as Record<string, string>)['X-API-Key']);
+      expect(sent.length).to.equal(1);
+      expect(sent[0] === key).to.equal(true);
+      expect(r.stdout).to.match(/^skip previous key \(valid until [^)]+\): not sent; add --previous to check it too$/m);
+    });
+
+    it('asks fetch never to follow a redirect', async () => {
+      await cli(dir, ['generate']);
+      const fetch = sinon.fake.resolves(new Response(null, { status: 302, headers: { Location: 'http://elsewhere/' } }));
+      const r = await cli(dir, ['test'], { fetch: fetch as unknown as typeof globalThis.fetch });
+      expect(fetch.firstCall.args[1]).to.include({ redirect: 'manual' });
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.match(/^FAIL current key sha256:[0-9a-f]{12}: unexpected \(HTTP 302, a redirect, not followed; expected accepted\)$/m);
+    });
+
+    it('warns on stderr when the URL is neither loopback nor https', async () => {
+      await cli(dir, ['generate']);
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      const warning = /^manage-key: warning: http:\/\/api\.example\.com:8000\/ is neither loopback nor https; the key crosses the network in clear text$/m;
+      const plain = await cli(dir, ['test', '--url', 'http://api.example.com:8000'], { fetch: fakeServer([key]) as unknown as typeof fetch });
+      expect(plain.stderr).to.match(warning);
+      for (const url of ['https://api.example.com', 'http://127.0.0.2:8000', 'http://localhost:8000', 'http://[::1]:8000']) {
+        const quiet = await cli(dir, ['test', '--url', url], { fetch: fakeServer([key]) as unknown as typeof fetch });
+        expect(quiet.stderr, url).to.equal('');
+      }
     });
 
     it('exits 1 with a clear line when the server is unreachable or answers oddly', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatHistoryView, historyJson } from '../../src/cli/history-view.js';
+import { formatHistoryView, historyJson, historyPrinter } from '../../src/cli/history-view.js';
 import type { HistoryEntry } from '../../src/core/history.js';
 
 const K1 = 'abc123-first-key-MIDDLE-xyz789';
@@ -44,5 +44,17 @@ describe('history-view', () => {
     expect(json.entries[0]).to.include({ stamp: '2024-03-04 05:06:01', action: 'Generated', key: 'abc123...xyz789' });
     expect(json.entries[0]!.fingerprint).to.match(/^sha256:[0-9a-f]{12}$/);
     expect(json.current.key).to.equal('def456...uvw000');
+  });
+
+  it('streams JSON exactly as JSON.stringify prints the whole, for no, one and many entries', () => {
+    for (const list of [[], entries.slice(0, 1), entries]) {
+      for (const current of [undefined, K2]) {
+        let text = '';
+        const printer = historyPrinter('json', '/h', (chunk) => (text += chunk));
+        for (const entry of list) printer.entry(entry);
+        printer.end(current);
+        expect(text).to.equal(`${JSON.stringify(historyJson(list, current, '/h'), null, 2)}\n`);
+      }
+    }
   });
 });

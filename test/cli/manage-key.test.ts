@@ -158,7 +158,7 @@ describe('manage-key (processes)', function () {
     expect(json.previous).to.include({ valid: false, window: 'server-default' });
   });
 
-  it('test asks a running server with the current key and, inside a window, the previous one', async () => {
+  it('test asks a running server with the current key and, with --previous inside a window, the previous one', async () => {
     await runCli(['generate'], { cwd: dir });
     const accepted = new Set<string>();
     const seen: string[] = [];
@@ -182,11 +182,11 @@ describe('manage-key (processes)', function () {
       expect(stale.code).to.equal(1);
       expect(stale.stderr).to.match(/^manage-key: the server at .* does not answer as the key files say: current key rejected\n$/);
       accepted.add(await readKey());
-      const both = await runCli(['test', '--url', url], { cwd: dir });
+      const both = await runCli(['test', '--previous', '--url', url], { cwd: dir });
       expect(both.code, both.stdout).to.equal(0);
       expect(both.stdout).to.match(/ok {3}previous key \(valid until/);
       accepted.delete(first);
-      expect((await runCli(['test', '--url', url], { cwd: dir })).code).to.equal(1);
+      expect((await runCli(['test', '--previous', '--url', url], { cwd: dir })).code).to.equal(1);
     } finally {
       server.close();
     }

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Action, parseHistory } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
-import { appendHistory, readHistory } from '../../src/core/history-file.js';
-import { tempDir } from './helpers.js';
+import { MAX_HISTORY_LINE, appendHistory, readHistory, scanHistory } from '../../src/core/history-file.js';
+import { rejectionCode, tempDir } from './helpers.js';
 
 const T0 = new Date(2024, 4, 6, 7, 8, 9);
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -21,6 +22,39 @@ describe('history file', () => {
     } finally {
       await cleanup();
     }
+  });
+
+  describe('scanHistory', () => {
+    let dir: string;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+    afterEach(() => cleanup());
+
+    it('reads entries across chunk boundaries and skips overlong and malformed lines, counting them', async () => {
+      const path = join(dir, 'h');
+      const lines = Array.from({ length: 3000 }, (_, i) => `2024-05-06 07:08:09 | Generated | key-${i}`);
+      lines.splice(1500, 0, 'x'.repeat(200_000), 'not a line');
+      await writeFile(path, lines.join('\r\n') + '\n\n');
+      const keys: string[] = [];
+      expect(await scanHistory(path, (e) => keys.push(e.key))).to.deep.equal({ entries: 3000, malformed: 2 });
+      expect(keys[0]).to.equal('key-0');
+      expect(keys.at(-1)).to.equal('key-2999');
+      expect(new Set(keys).size).to.equal(3000);
+    });
+
+    it('counts a last line without a newline, and one just over the longest line as malformed', async () => {
+      const path = join(dir, 'h');
+      await writeFile(path, `${'y'.repeat(MAX_HISTORY_LINE + 1)}\n2024-05-06 07:08:09 | Generated | k1`);
+      const keys: string[] = [];
+      expect(await scanHistory(path, (e) => keys.push(e.key))).to.deep.equal({ entries: 1, malformed: 1 });
+      expect(keys).to.deep.equal(['k1']);
+    });
+
+    it('refuses a FIFO at once (KEY_NOT_REGULAR)', async function () {
+      if (process.platform === 'win32') this.skip();
+      execFileSync('mkfifo', [join(dir, 'h')]);
+      expect(await rejectionCode(scanHistory(join(dir, 'h'), () => undefined))).to.equal('KEY_NOT_REGULAR');
+    });
   });
 
   describe('appendHistory', () => {
@@ -40,6 +74,26 @@ describe('history file', () => {
         '2024-05-06 07:08:10 | Rotated (new) | k2',
         '',
       ].join('\n'));
+    });
+
+    // Regression: an existing 0644 history stayed 0644 and received every new key in full.
+    it('tightens an existing looser history to 0600 before appending', async function () {
+      if (process.platform === 'win32') this.skip();
+      const path = join(dir, 'h');
+      await writeFile(path, '');
+      await chmod(path, 0o644);
+      await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+      expect(((await stat(path)).mode & 0o777).toString(8)).to.equal('600');
+    });
+
+    it('refuses a FIFO or a symlink in its place without waiting (KEY_NOT_REGULAR)', async function () {
+      if (process.platform === 'win32') this.skip();
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      expect(await rejectionCode(appendHistory(join(dir, 'fifo'), [entry(0, Action.generated, 'k1')]))).to.equal('KEY_NOT_REGULAR');
+      await writeFile(join(dir, 'target'), '');
+      await symlink('target', join(dir, 'link'));
+      expect(await rejectionCode(appendHistory(join(dir, 'link'), [entry(0, Action.generated, 'k1')]))).to.equal('KEY_NOT_REGULAR');
+      expect(await readFile(join(dir, 'target'), 'utf8')).to.equal('');
     });
 
     it('never merges into a torn last line: new entries start on a line of their own', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Action, GRACE_UNTIL } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
-import { deriveState } from '../../src/core/history-state.js';
+import { DEFAULT_MAX_GRACE_MS, clampGrace, deriveState } from '../../src/core/history-state.js';
 
 const T0 = new Date(2024, 4, 6, 7, 8, 9);
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -90,5 +90,54 @@ describe('history state (deriveState)', () => {
   it('has no previous key when a rotation "replaces" a key with itself', () => {
     const state = deriveState([entry(0, Action.generated, 'k1'), entry(5, Action.replaced, 'k1'), entry(5, Action.rotatedNew, 'k1')]);
     expect(state.previous).to.equal(undefined);
+  });
+
+  // Regression: appending these three lines made `attacker` valid until 2099.
+  it('opens no window for a replaced key the chain does not show as current (forged lines)', () => {
+    const state = deriveState([
+      entry(0, Action.generated, 'k1'),
+      entry(5, Action.replaced, 'k1'),
+      entry(5, Action.rotatedNew, 'k2'),
+      entry(9, Action.replaced, 'attacker'),
+      entry(9, Action.rotatedNew, 'k2'),
+      entry(9, GRACE_UNTIL + '2099-01-01T00:00:00.000Z', 'attacker'),
+    ]);
+    expect(state.current?.key).to.equal('k2');
+    expect(state.previous).to.equal(undefined);
+  });
+
+  it('opens no window when a rotation names another key than the chain\'s current one', () => {
+    const state = deriveState([entry(0, Action.generated, 'k1'), entry(5, Action.replaced, 'k0'), entry(5, Action.rotatedNew, 'k2')]);
+    expect(state.current?.key).to.equal('k2');
+    expect(state.previous).to.equal(undefined);
+  });
+
+  it('believes the first rotation of a history that names no key before it, only when read from its start', () => {
+    const lines = [entry(5, Action.replaced, 'k1'), entry(5, Action.rotatedNew, 'k2'), entry(9, Action.replaced, 'k2'), entry(9, Action.rotatedNew, 'k3')];
+    expect(deriveState(lines.slice(0, 2)).previous?.key).to.equal('k1');
+    expect(deriveState(lines.slice(0, 2), false).previous).to.equal(undefined);
+    // In a tail, the chain starts at its first current key: the next rotation is checked against it.
+    expect(deriveState(lines, false).previous?.key).to.equal('k2');
+  });
+
+  describe('clampGrace', () => {
+    const rotation = (until: string) => deriveState([
+      entry(0, Action.generated, 'k1'), entry(5, Action.replaced, 'k1'), entry(5, Action.rotatedNew, 'k2'), entry(5, GRACE_UNTIL + until, 'k1'),
+    ]);
+
+    it('cuts a Grace until longer than the maximum to the rotation time plus the maximum, and says what it cut', () => {
+      const { state, clamped } = clampGrace(rotation('2099-01-01T00:00:00.000Z'), DEFAULT_MAX_GRACE_MS);
+      expect(state.previous?.graceUntil?.getTime()).to.equal(at(5).getTime() + 7 * 86_400_000);
+      expect(clamped).to.deep.include({ key: 'k1' });
+      expect(clamped?.asked.toISOString()).to.equal('2099-01-01T00:00:00.000Z');
+    });
+
+    it('leaves a window within the maximum alone', () => {
+      const until = new Date(at(5).getTime() + 3_600_000).toISOString();
+      const original = rotation(until);
+      const { state, clamped } = clampGrace(original, DEFAULT_MAX_GRACE_MS);
+      expect(state).to.equal(original);
+      expect(clamped).to.equal(undefined);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { replaceFile } from '../../src/core/atomic-write.js';
 import { SECRET_FILE_MODE, readKeyFile, writeKeyFile } from '../../src/core/key-file.js';
 import { rejectionCode, tempDir } from './helpers.js';
 
@@ -35,9 +36,9 @@ describe('key-file', () => {
       expect(await rejectionCode(readKeyFile(join(dir, 'file', 'k')))).to.equal('KEY_MISSING');
     });
 
-    it('says KEY_UNREADABLE for a directory', async () => {
+    it('says KEY_NOT_REGULAR for a directory', async () => {
       await mkdir(join(dir, 'd'));
-      expect(await rejectionCode(readKeyFile(join(dir, 'd')))).to.equal('KEY_UNREADABLE');
+      expect(await rejectionCode(readKeyFile(join(dir, 'd')))).to.equal('KEY_NOT_REGULAR');
     });
 
     it('says KEY_EMPTY for an empty file', async () => {
@@ -77,8 +78,65 @@ describe('key-file', () => {
       const path = join(dir, 'k');
       await writeKeyFile(path, KEY);
       await writeKeyFile(path, KEY + 'x');
-      const { readdir } = await import('node:fs/promises');
       expect(await readdir(dir)).to.deep.equal(['k']);
+    });
+
+    it('creates the file 0600 whatever the umask', async function () {
+      if (process.platform === 'win32') this.skip();
+      const saved = process.umask(0o277);
+      try {
+        await writeKeyFile(join(dir, 'k'), KEY);
+      } finally {
+        process.umask(saved);
+      }
+      expect(((await stat(join(dir, 'k'))).mode & 0o777).toString(8)).to.equal('600');
+    });
+
+    // Regression: write-file-atomic opened a predictable temporary name without O_EXCL, following a planted symlink.
+    it('never writes through a symlink planted at its temporary name', async () => {
+      const path = join(dir, 'k');
+      await writeFile(join(dir, 'victim'), 'untouched\n');
+      const fixed = () => Buffer.alloc(8, 7);
+      await symlink(join(dir, 'victim'), `${path}.${fixed().toString('hex')}.tmp`);
+      const replace: typeof replaceFile = (p, c, m) => replaceFile(p, c, m, fixed);
+      expect(await rejectionCode(writeKeyFile(path, KEY, { replace }))).to.equal('KEY_WRITE_FAILED');
+      expect(await readFile(join(dir, 'victim'), 'utf8')).to.equal('untouched\n');
+    });
+
+    // Regression: the atomic writer gave the new file the old one's owner, who could still read the new key.
+    it('gives the new file to the writer, not to the old file\'s owner (as root)', async function () {
+      if (process.getuid?.() !== 0) this.skip(); // pending: needs root to chown a file to another user
+      const path = join(dir, 'k');
+      await writeFile(path, 'old\n');
+      await chown(path, 65534, 65534);
+      await writeKeyFile(path, KEY);
+      expect((await stat(path)).uid).to.equal(0);
+    });
+
+    it('rewrites in place (0600) when the rename is impossible (EXDEV, EBUSY), and says so', async () => {
+      for (const code of ['EXDEV', 'EBUSY']) {
+        const path = join(dir, `k-${code}`);
+        await writeFile(path, 'old-key-that-is-longer-than-the-new-one-by-far-000000\n', { mode: 0o644 });
+        const notes: string[] = [];
+        const replace = async () => {
+          throw Object.assign(new Error(code), { code });
+        };
+        await writeKeyFile(path, KEY, { replace, platform: 'linux', onFallback: (n) => notes.push(n) });
+        expect((await readFile(path, 'utf8')) === KEY + '\n').to.equal(true);
+        if (process.platform !== 'win32') expect((await stat(path)).mode & 0o777).to.equal(SECRET_FILE_MODE);
+        expect(notes).to.deep.equal([`atomic rename impossible (${code}); rewrote the key file in place`]);
+      }
+    });
+
+    it('retries a rename that races another process\'s handle on Windows (EPERM, EBUSY, EACCES)', async () => {
+      let calls = 0;
+      const replace: typeof replaceFile = async (p, c, m) => {
+        if (++calls <= 3) throw Object.assign(new Error('busy'), { code: ['EPERM', 'EBUSY', 'EACCES'][calls - 1] });
+        return replaceFile(p, c, m);
+      };
+      await writeKeyFile(join(dir, 'k'), KEY, { replace, platform: 'win32' });
+      expect(calls).to.equal(4);
+      expect((await readKeyFile(join(dir, 'k'))) === KEY).to.equal(true);
     });
 
     it('fails with KEY_WRITE_FAILED when the path cannot be written', async () => {

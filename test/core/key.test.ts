@@ -121,7 +121,19 @@ describe('key', () => {
     });
 
     it('masks to the first and last 6 characters', () => {
-      expect(maskKey('abc123MIDDLExyz789')).to.equal('abc123...xyz789');
+      expect(maskKey('abc123-the-MIDDLE-xyz789')).to.equal('abc123...xyz789');
+      expect(maskKey(KEY)).to.equal(`${KEY.slice(0, 6)}...${KEY.slice(-6)}`);
+    });
+
+    // Regression: a 13-14 character legacy key showed 12 of its characters.
+    it('keeps at least half of every key hidden', () => {
+      expect(maskKey('legacy1234567')).to.equal('leg...567');
+      expect(maskKey('abc123MIDDLExyz789')).to.equal('abc1...z789');
+      for (let length = 1; length <= 64; length++) {
+        const key = 'k'.repeat(length);
+        const shown = maskKey(key).replace(/\*|\.\.\./g, '').length;
+        expect(shown * 2, `length ${length}`).to.be.at.most(length);
+      }
     });
 
     it('hides short keys entirely', () => {

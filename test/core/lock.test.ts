@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, utimes } from 'node:fs/promises';
+import { mkdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lockPathFor, withKeyLock } from '../../src/core/lock.js';
 import { rejectionCode, tempDir } from './helpers.js';
@@ -20,6 +20,20 @@ describe('lock', () => {
       inside--;
     })));
     expect(most).to.equal(1);
+  });
+
+  // Regression: under umask 000 the lock directory was created 0777.
+  it('creates the lock directory 0700 whatever the umask', async function () {
+    if (process.platform === 'win32') this.skip();
+    const keyFile = join(dir, 'k');
+    const saved = process.umask(0);
+    let mode: number;
+    try {
+      mode = await withKeyLock(keyFile, async () => (await stat(lockPathFor(keyFile))).mode & 0o777);
+    } finally {
+      process.umask(saved);
+    }
+    expect(mode.toString(8)).to.equal('700');
   });
 
   it('takes over a stale lock left by a dead process', async () => {

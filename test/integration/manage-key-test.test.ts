@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/server-process.js';
 import type { ServerProcess } from '../helpers/server-process.js';
@@ -24,7 +27,7 @@ describe('integration: manage-key test against the real server', function () {
     const keys = [await keyFrom(['generate'], ours.dir)];
     server = await startServer(ours.keyFile);
     const test = async (cwd: string) => {
-      const done = await manageKey(['test', '--url', server!.url], cwd);
+      const done = await manageKey(['test', '--previous', '--url', server!.url], cwd);
       // Checked first, so that no later assertion message can print a key.
       expect(keys.some((key) => (done.stdout + done.stderr).includes(key)), 'a full key in manage-key test output').to.equal(false);
       return done;
@@ -61,5 +64,37 @@ describe('integration: manage-key test against the real server', function () {
     const gone = await test(ours.dir);
     expect(gone.code).to.equal(1);
     expect(gone.stderr).to.match(/^manage-key: cannot reach the server at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED\)\n$/);
+  });
+
+  // Regression: fetch followed a redirect to another origin, X-API-Key and all.
+  it('never follows a redirect: a server answering 302 to another origin never hands that origin the key', async () => {
+    const ours = await keyDir();
+    const keys = [await keyFrom(['generate'], ours.dir)];
+    keys.push(await keyFrom(['rotate', '--grace', '1h'], ours.dir));
+    const received: string[] = [];
+    const listen = async (handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> => {
+      const http = createServer(handler);
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      return { server: http, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
+    };
+    const stranger = await listen((req, res) => {
+      received.push(String(req.headers['x-api-key'] ?? ''));
+      res.end('{}');
+    });
+    const redirecting = await listen((_req, res) => {
+      res.writeHead(302, { Location: `${stranger.url}/api/v1/health` }).end();
+    });
+    try {
+      for (const args of [['test'], ['test', '--previous']]) {
+        const done = await manageKey([...args, '--url', redirecting.url], ours.dir);
+        expect(keys.some((key) => (done.stdout + done.stderr).includes(key)), 'a full key in manage-key test output').to.equal(false);
+        expect(done.code).to.equal(1);
+        expect(done.stdout).to.match(/^FAIL current key sha256:[0-9a-f]{12}: unexpected \(HTTP 302, a redirect, not followed; expected accepted\)$/m);
+      }
+      expect(received.length, 'requests that reached the redirect target').to.equal(0);
+    } finally {
+      redirecting.server.close();
+      stranger.server.close();
+    }
   });
 });

@@ -13,6 +13,13 @@ describe('loadConfig', () => {
     expect(c.upstream).to.equal(undefined);
     expect(c.maxKeyAgeMs).to.equal(undefined);
     expect(c.authFailLimit).to.deep.equal({ count: 300, periodMs: 60_000 });
+    expect(c.maxGraceMs).to.equal(7 * 86_400_000);
+  });
+
+  it('takes --max-grace / QWEN_MAX_GRACE, and refuses a --grace longer than it', () => {
+    expect(load(['--max-grace', '1d']).maxGraceMs).to.equal(86_400_000);
+    expect(load([], { QWEN_MAX_GRACE: '30d', QWEN_KEY_GRACE: '10d' }).graceMs).to.equal(10 * 86_400_000);
+    expect(() => loadConfig(['--grace', '8d'], {})).to.throw(ConfigError, /--grace \/ QWEN_KEY_GRACE: 8d is longer than --max-grace \(7d\)/);
   });
 
   it('takes flags over env over defaults', () => {

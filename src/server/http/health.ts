@@ -2,6 +2,7 @@ import { keyAgeMs } from '../reload/key-age.js';
 import type { KeyDescription } from '../reload/key-store.js';
 import type { KeyStore } from '../reload/key-store.js';
 import type { UpstreamInfo, UpstreamMonitor } from '../../proxy/upstream-monitor.js';
+import type { TrustFinding } from '../../core/file-trust.js';
 
 /** The last key reload as health shows it (the reloader's `lastReload` fits). */
 export interface ReloadSummary {
@@ -19,6 +20,8 @@ export interface ServerStatus {
   /** False from the moment shutdown begins. */
   accepting: boolean;
   lastReload?: ReloadSummary;
+  /** Key files and directories others than their owner can write (TrustReport); the same array until it changes. */
+  fileTrust?: readonly TrustFinding[];
 }
 
 /** Everything the health answer is made of. */
@@ -63,6 +66,7 @@ export function healthBody(input: HealthInput): Record<string, unknown> {
       at: reload.at.toISOString(), checkedAt: reload.checkedAt?.toISOString(),
     };
   }
+  if (status.fileTrust) body.fileTrust = { ok: status.fileTrust.length === 0, writableByOthers: status.fileTrust };
   body.upstream = input.upstream;
   return body;
 }
@@ -99,11 +103,12 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
   let reload: ReloadSummary | undefined;
   let upstreamInfo: UpstreamInfo | undefined;
   let accepting = true;
+  let trust: ServerStatus['fileTrust'];
   const build = (info: UpstreamInfo): string => {
     const now = clock();
     const status = options.status();
     if (now < validUntil && store.version === version && status.lastReload === reload && info === upstreamInfo
-      && status.accepting === accepting) return text;
+      && status.accepting === accepting && status.fileTrust === trust) return text;
     text = JSON.stringify(healthBody({ description: store.describe(), now, startedAt: options.startedAt, version: options.version,
       maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
     // Good until the next whole second, or the moment the previous key's window closes if that is sooner.
@@ -112,6 +117,7 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
     reload = status.lastReload;
     upstreamInfo = info;
     accepting = status.accepting;
+    trust = status.fileTrust;
     return text;
   };
   return {

@@ -16,6 +16,8 @@ export interface Metrics {
   previousKeyUsed(): void;
   /** Counts a key file re-read: every one as a check, those that loaded or rejected by result. */
   keyReload(outcome: 'loaded' | 'unchanged' | 'rejected'): void;
+  /** Counts a history read that failed (not a regular file, stalled, unreadable). */
+  historyReadFailure(): void;
 }
 
 /** Options for createMetrics. */
@@ -25,6 +27,8 @@ export interface MetricsOptions {
   clock?: () => number;
   /** Process metrics (CPU, memory, event loop); off in tests that build many apps. */
   processMetrics?: boolean;
+  /** How many of the key files and their directories others than their owner can write. */
+  writableByOthers?: () => number;
 }
 
 /** A fresh registry with the daemon's metrics (never prom-client's global one, so apps do not share counts). */
@@ -71,6 +75,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers: [registry],
   });
 
+  const historyFailures = new Counter({
+    name: 'qwen_history_read_failures_total', help: 'History reads that failed (not a regular file, no answer in time, unreadable)',
+    registers: [registry],
+  });
+
   const keyGauge = (name: string, help: string, value: (now: number) => number | undefined): void => {
     new Gauge({ name, help, registers: [registry], collect() {
       const v = value(clock());
@@ -99,6 +108,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     return previous?.active ? previous.until.getTime() / 1000 : 0;
   });
 
+  const writableByOthers = options.writableByOthers;
+  if (writableByOthers) {
+    keyGauge('qwen_key_files_writable_by_others', 'Key files, histories and their directories that others than their owner can write', () => writableByOthers());
+  }
+
   return {
     registry,
     request(route, status) {
@@ -111,5 +125,6 @@ export function createMetrics(options: MetricsOptions): Metrics {
       checks.inc();
       if (outcome !== 'unchanged') byResult[outcome].inc();
     },
+    historyReadFailure: () => historyFailures.inc(),
   };
 }

@@ -1,15 +1,17 @@
 import type { Logger } from 'winston';
 import { KeyFileError, isErrnoCode } from '../../core/errors.js';
-import { WEAK_KEY_LENGTH, fingerprint } from '../../core/key.js';
+import { fingerprint } from '../../core/key.js';
 import { readKeyFile } from '../../core/key-file.js';
-import { historyPathFor } from '../../core/history.js';
-import { HistoryReader } from '../../core/history-reader.js';
+import { FileReads } from '../../core/regular-file.js';
+import type { Identity } from '../../core/file-trust.js';
 import { coalesced } from './coalesce.js';
+import { ReloadHistory } from './reload-history.js';
 import type { KeySet, KeySource } from '../../core/key-set.js';
 import type { KeyStore } from './key-store.js';
 import { resolveInitialKey } from './key-source.js';
 import type { InitialKeyEnv } from './key-source.js';
-import { adjustedWindow, keySetFor, sameWindow } from '../../core/key-window.js';
+import { keySetFor } from '../../core/key-window.js';
+import { putInForce, updateWindow } from './key-set-change.js';
 import { RejectionLog } from './rejection-log.js';
 import { ReloadRecord } from './reload-record.js';
 import type { ReloadEvent } from './reload-record.js';
@@ -21,6 +23,12 @@ export interface KeyReloaderOptions {
   /** How long a replaced key stays valid when the history says nothing else; 0 = not at all. */
   graceMs: number;
   logger: Logger;
+  /** Bounds every read of the key files in time (default: FileReads' own). */
+  reads?: FileReads;
+  /** The history, with --max-grace and the trust report (default: the key file's, 7-day maximum, no report). */
+  history?: ReloadHistory;
+  /** Who the daemon runs as: a first-run key is generated only where it may write. */
+  identity?: Identity;
   clock?: () => number;
   onReload?: (e: ReloadEvent) => void;
   /** Delay of the one extra re-read after an empty file (a write in progress). */
@@ -35,7 +43,8 @@ export interface KeyReloaderOptions {
 export class KeyReloader {
   readonly #o: KeyReloaderOptions;
   readonly #clock: () => number;
-  readonly #history: HistoryReader;
+  readonly #history: ReloadHistory;
+  readonly #reads: FileReads;
   readonly #serial: (trigger: string) => Promise<ReloadEvent>;
   #held: KeySet | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -47,8 +56,8 @@ export class KeyReloader {
     this.#clock = options.clock ?? Date.now;
     this.#rejections = new RejectionLog(options.logger, options.keyFile);
     this.#record = new ReloadRecord(options.logger, options.onReload);
-    this.#history = new HistoryReader(historyPathFor(options.keyFile), (reason) =>
-      options.logger.warn('history unreadable; previous-key windows from memory only', { reason }));
+    this.#reads = options.reads ?? new FileReads();
+    this.#history = options.history ?? new ReloadHistory({ keyFile: options.keyFile, logger: options.logger, reads: this.#reads });
     this.#serial = coalesced((trigger) => this.#attempt(trigger).catch((err: unknown) => this.#reject(trigger, err)));
   }
 
@@ -60,7 +69,8 @@ export class KeyReloader {
   /** First load by source order: key file, else env key, else development key, else generate.
    *  Resolves to the source, or undefined when the key file exists but is invalid. */
   async initialise(env: InitialKeyEnv): Promise<KeySource | undefined> {
-    const first = await resolveInitialKey({ keyFile: this.#o.keyFile, env, logger: this.#o.logger, clock: this.#clock });
+    const first = await resolveInitialKey({ keyFile: this.#o.keyFile, env, logger: this.#o.logger, clock: this.#clock,
+      reads: this.#reads, identity: this.#o.identity });
     if ('error' in first) {
       this.#reject('initialise', first.error);
       return undefined;
@@ -82,7 +92,7 @@ export class KeyReloader {
   async #attempt(trigger: string): Promise<ReloadEvent> {
     let key: string;
     try {
-      key = await readKeyFile(this.#o.keyFile);
+      key = await readKeyFile(this.#o.keyFile, this.#reads);
     } catch (err) {
       const held = this.#held?.current.source;
       // On the env or development key a missing file is the normal state, not a fault.
@@ -100,41 +110,18 @@ export class KeyReloader {
   async #load(key: string, source: KeySource, trigger: string): Promise<ReloadEvent> {
     const { state } = await this.#history.read();
     const set = keySetFor({ key, source, state, held: this.#held?.current, graceMs: this.#o.graceMs, now: this.#clock() });
-    this.#o.store.swap(set);
+    putInForce(this.#o.store, this.#o.logger, set, trigger);
     this.#held = set;
-    const event = this.#event('loaded', trigger, key, source);
-    const previous = set.previous && { previous: fingerprint(set.previous.key), previousUntil: set.previous.until.toISOString() };
-    this.#o.logger.info('key loaded', { fingerprint: event.fingerprint, source, trigger, ...previous });
-    if (key.length < WEAK_KEY_LENGTH && source !== 'development') {
-      this.#o.logger.warn(`key is shorter than ${WEAK_KEY_LENGTH} characters and easy to guess; rotate it with manage-key`, { fingerprint: event.fingerprint, source });
-    }
-    return this.#emit(event);
+    return this.#emit(this.#event('loaded', trigger, key, source));
   }
 
   // Same key: cheap and silent, unless the history changed what the previous key may do.
   async #unchanged(key: string, trigger: string): Promise<ReloadEvent> {
-    const held = this.#held!;
     const { state, changed } = await this.#history.read();
-    if (changed) {
-      const now = this.#clock();
-      const inForce = held.previous && held.previous.until.getTime() > now ? held.previous : undefined;
-      const wanted = adjustedWindow(state, key, inForce, this.#o.graceMs, now);
-      if (!sameWindow(inForce, wanted)) this.#setWindow(wanted, trigger);
-    }
-    if (this.#rejections.reported) this.#o.logger.info('key file valid again', { fingerprint: fingerprint(key), trigger });
-    return this.#emit(this.#event('unchanged', trigger, key, held.current.source));
-  }
-
-  #setWindow(wanted: KeySet['previous'], trigger: string): void {
-    const held = this.#held!;
-    this.#held = { current: held.current, previous: wanted };
-    if (wanted) {
-      this.#o.store.swap(this.#held);
-      this.#o.logger.info('previous key window changed', { previous: fingerprint(wanted.key), previousUntil: wanted.until.toISOString(), trigger });
-    } else {
-      this.#o.store.endPrevious();
-      this.#o.logger.warn('previous key no longer valid (revoked or window over)', { previous: held.previous && fingerprint(held.previous.key), trigger });
-    }
+    const { store, logger, graceMs } = this.#o;
+    if (changed) this.#held = updateWindow({ held: this.#held!, state, graceMs, now: this.#clock(), store, logger, trigger });
+    if (this.#rejections.reported) logger.info('key file valid again', { fingerprint: fingerprint(key), trigger });
+    return this.#emit(this.#event('unchanged', trigger, key, this.#held!.current.source));
   }
 
   #reject(trigger: string, err: unknown): ReloadEvent {

@@ -4,6 +4,8 @@ import { parseKey } from '../../core/key.js';
 import { readKeyFile } from '../../core/key-file.js';
 import { generateKeyFile } from '../../core/key-ops.js';
 import type { KeySource } from '../../core/key-set.js';
+import type { Identity } from '../../core/file-trust.js';
+import type { FileReads } from '../../core/regular-file.js';
 
 /**
  * The fixed key used with NODE_ENV=development when no other key exists. It is public by
@@ -32,9 +34,11 @@ export async function resolveInitialKey(options: {
   env: InitialKeyEnv;
   logger: Logger;
   clock: () => number;
+  reads?: FileReads;
+  identity?: Identity;
 }): Promise<InitialKey> {
-  const { keyFile, env, logger } = options;
-  const fromFile = await readFileKey(keyFile);
+  const { keyFile, env, logger, reads } = options;
+  const fromFile = await readFileKey(keyFile, reads);
   if (fromFile.error?.code !== 'KEY_MISSING') return fromFile;
 
   if (env.apiKey !== undefined && env.apiKey !== '') {
@@ -57,19 +61,20 @@ export async function resolveInitialKey(options: {
       keyFile,
       clock: () => new Date(options.clock()),
       onNote: (note) => logger.warn(note, { keyFile }),
+      identity: options.identity,
     });
     logger.info('generated a new API key into the key file; run "scripts/manage-key show" (or "npm run manage-key -- show") to see it', { keyFile });
     return { key, source: 'generated' };
   } catch (err) {
     // Another process created the file between our read and the generation: use theirs.
-    if (err instanceof KeyFileError && err.code === 'KEY_EXISTS') return readFileKey(keyFile);
+    if (err instanceof KeyFileError && err.code === 'KEY_EXISTS') return readFileKey(keyFile, reads);
     throw err;
   }
 }
 
-async function readFileKey(keyFile: string): Promise<{ key: string; source: KeySource; error?: undefined } | { error: KeyFileError }> {
+async function readFileKey(keyFile: string, reads?: FileReads): Promise<{ key: string; source: KeySource; error?: undefined } | { error: KeyFileError }> {
   try {
-    return { key: await readKeyFile(keyFile), source: 'file' };
+    return { key: await readKeyFile(keyFile, reads), source: 'file' };
   } catch (err) {
     if (err instanceof KeyFileError) return { error: err };
     return { error: new KeyFileError('KEY_UNREADABLE', `key file ${keyFile} cannot be read`, { cause: err }) };

@@ -44,4 +44,15 @@ describe('health cache', () => {
     status.accepting = false;
     expect(body().accepting).to.equal(false);
   });
+
+  it('shows which key files others can write, the moment that changes', () => {
+    const { store, status, body } = setUp();
+    store.swap({ current: { key: KEY, source: 'file' } });
+    status.fileTrust = [];
+    expect((body() as unknown as { fileTrust: unknown }).fileTrust).to.deep.equal({ ok: true, writableByOthers: [] });
+    status.fileTrust = [{ path: '/k/.api_key_history', role: 'history', problem: 'writable by its group' }];
+    expect((body() as unknown as { fileTrust: unknown }).fileTrust).to.deep.equal({
+      ok: false, writableByOthers: [{ path: '/k/.api_key_history', role: 'history', problem: 'writable by its group' }],
+    });
+  });
 });

@@ -25,4 +25,14 @@ describe('metrics', () => {
     expect(text).to.include('qwen_http_requests_total{route="/api/v1/health",code="200"} 2');
     expect(text).to.include('qwen_http_requests_total{route="other",code="404"} 1');
   });
+
+  it('counts failed history reads and shows how many key files others can write', async () => {
+    let writable = 2;
+    const metrics = createMetrics({ store: new KeyStore(), processMetrics: false, writableByOthers: () => writable });
+    metrics.historyReadFailure();
+    expect(await metrics.registry.metrics()).to.include('qwen_history_read_failures_total 1');
+    expect(await metrics.registry.metrics()).to.include('qwen_key_files_writable_by_others 2');
+    writable = 0;
+    expect(await metrics.registry.metrics()).to.include('qwen_key_files_writable_by_others 0');
+  });
 });

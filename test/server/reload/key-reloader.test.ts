@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { coalesced } from '../../../src/server/reload/coalesce.js';
 import { generateKey } from '../../../src/core/key.js';
@@ -7,6 +7,7 @@ import { writeKeyFile } from '../../../src/core/key-file.js';
 import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
 import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
+import { FileReads } from '../../../src/core/regular-file.js';
 import { captureLogger, tempDir, waitFor } from './helpers.js';
 
 describe('coalesced', function () {
@@ -163,5 +164,32 @@ describe('key reloader', function () {
     await writeKeyFile(keyFile, key);
     expect((await reloader.reload('test')).outcome).to.equal('unchanged');
     expect(log.lines.at(-1)).to.include({ level: 'info', message: 'key file valid again' });
+  });
+
+  // Regression: a read that never returned (a FIFO's open) held the serial reload chain for good.
+  it('moves on after a read that does not return in time: rejected KEY_READ_TIMEOUT, logged, and the next reload loads', async function () {
+    const [first, second] = [generateKey(), generateKey()];
+    await writeKeyFile(keyFile, first);
+    let stall = false;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const openFile = (async (...args: Parameters<typeof open>) => {
+      if (stall && String(args[0]) === keyFile) await gate;
+      return open(...args);
+    }) as typeof open;
+    const log = captureLogger();
+    const store = new KeyStore();
+    const reloader = new KeyReloader({ keyFile, store, graceMs: 0, logger: log.logger, reads: new FileReads({ timeoutMs: 50, openFile }) });
+    await reloader.initialise({ development: false });
+    stall = true;
+    const stalled = await reloader.reload('test');
+    expect(stalled).to.include({ outcome: 'rejected', reason: 'KEY_READ_TIMEOUT' });
+    expect(log.lines.some((l) => l.level === 'error' && l.reason === 'KEY_READ_TIMEOUT')).to.equal(true);
+    expect(store.verify(first)).to.equal('current');
+    stall = false;
+    release();
+    await writeKeyFile(keyFile, second);
+    await waitFor(async () => (await reloader.reload('test')).outcome === 'loaded', 'a reload after the stalled read returned', 2000, 10);
+    expect(store.verify(second)).to.equal('current');
   });
 });

@@ -127,7 +127,7 @@ describe('initial key source order', function () {
   it('does not overwrite an unreadable key file (a directory in its place)', async function () {
     await mkdir(keyFile, { recursive: true });
     expect(await reloader.initialise({ development: false })).to.equal(undefined);
-    expect(events.at(-1)?.reason).to.equal('KEY_UNREADABLE');
+    expect(events.at(-1)?.reason).to.equal('KEY_NOT_REGULAR');
     expect((await stat(keyFile)).isDirectory()).to.equal(true);
   });
 

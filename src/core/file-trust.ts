@@ -1,0 +1,85 @@
+import type { Stats } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { platform as osPlatform, userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { isErrnoCode } from './errors.js';
+import { historyPathFor } from './history.js';
+import { FileReads } from './regular-file.js';
+
+/** Who reads or writes the key files; both have real defaults, injectable for tests. */
+export interface Identity {
+  /** Effective uid; the entry points pass process.geteuid(). */
+  uid?: number;
+  /** Owners and permission bits mean nothing on Windows: there, only symlinks are checked. */
+  platform?: NodeJS.Platform;
+}
+
+/** The effective uid and whether POSIX owners and modes apply. */
+export function resolveIdentity(identity: Identity = {}): { uid: number | undefined; posix: boolean } {
+  const posix = (identity.platform ?? osPlatform()) !== 'win32';
+  return { uid: identity.uid ?? (posix ? ownUid() : undefined), posix };
+}
+
+// os.userInfo() uses the effective uid, but throws when it has no passwd entry (a container's arbitrary uid).
+function ownUid(): number | undefined {
+  try {
+    const { uid } = userInfo();
+    return uid >= 0 ? uid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why others than its owner can write a file or directory (group or other write bit), or undefined.
+ * A sticky directory (/tmp, a Kubernetes Secret volume's root) lets others add names but not replace
+ * or remove the owner's, so it counts as safe, as it does for ssh.
+ */
+export function othersCanWrite(stats: Pick<Stats, 'mode' | 'isDirectory'>): string | undefined {
+  if ((stats.mode & 0o022) === 0) return undefined;
+  if (stats.isDirectory() && (stats.mode & 0o1000) !== 0) return undefined;
+  const who = [stats.mode & 0o020 ? 'its group' : '', stats.mode & 0o002 ? 'everyone' : ''].filter(Boolean).join(' and ');
+  return `writable by ${who}`;
+}
+
+/** A file or directory that others than its owner can write. */
+export interface TrustFinding {
+  path: string;
+  /** `key file`, `history` or `directory`. */
+  role: 'key file' | 'history' | 'directory';
+  problem: string;
+}
+
+/**
+ * The files and directories that decide what the key file and its history say, and that others than
+ * their owner can write: each file (through its symlinks) and the directories holding its path and its
+ * target. Empty on Windows. Missing paths are skipped; every operation is bounded by `reads`.
+ */
+export async function untrustedPaths(keyFile: string, options: Identity & { reads?: FileReads } = {}): Promise<TrustFinding[]> {
+  if (!resolveIdentity(options).posix) return [];
+  const reads = options.reads ?? new FileReads();
+  const look = <T>(path: string, op: () => Promise<T>): Promise<T | undefined> =>
+    reads.within(`trust:${path}`, op).catch((err: unknown) => {
+      if (isErrnoCode(err, 'ENOENT', 'ENOTDIR', 'ELOOP')) return undefined;
+      throw err;
+    });
+  const checks = new Map<string, TrustFinding['role']>();
+  for (const [file, role] of [[keyFile, 'key file'], [historyPathFor(keyFile), 'history']] as const) {
+    checks.set(file, role);
+    if (!checks.has(dirname(file))) checks.set(dirname(file), 'directory');
+    const real = await look(file, () => realpath(file));
+    if (real !== undefined && !checks.has(dirname(real))) checks.set(dirname(real), 'directory');
+  }
+  const findings: TrustFinding[] = [];
+  for (const [path, role] of checks) {
+    const stats = await look(path, () => stat(path));
+    const problem = stats && othersCanWrite(stats);
+    if (problem) findings.push({ path, role, problem });
+  }
+  return findings;
+}
+
+/** One line naming each finding, for logs and the CLI's warnings. */
+export function describeFindings(findings: readonly TrustFinding[]): string {
+  return findings.map((f) => `${f.role} ${f.path} is ${f.problem}`).join('; ');
+}

@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { chmod, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeFindings, othersCanWrite, untrustedPaths } from '../../src/core/file-trust.js';
+import { tempDir } from './helpers.js';
+
+describe('file trust', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async function () {
+    if (process.platform === 'win32') this.skip();
+    ({ dir, cleanup } = await tempDir());
+    dir = await realpath(dir);
+    await mkdir(join(dir, 'api'), { mode: 0o700 });
+  });
+  afterEach(() => cleanup?.());
+
+  const stats = (mode: number, directory = false) => ({ mode, isDirectory: () => directory });
+
+  it('names who besides the owner can write, as the group and other write bits say', () => {
+    expect(othersCanWrite(stats(0o100600))).to.equal(undefined);
+    expect(othersCanWrite(stats(0o100644))).to.equal(undefined);
+    expect(othersCanWrite(stats(0o100660))).to.equal('writable by its group');
+    expect(othersCanWrite(stats(0o100666))).to.equal('writable by its group and everyone');
+    expect(othersCanWrite(stats(0o40777, true))).to.equal('writable by its group and everyone');
+    expect(othersCanWrite(stats(0o41777, true)), 'sticky directory').to.equal(undefined);
+  });
+
+  it('finds nothing in a private key directory', async () => {
+    await writeFile(join(dir, 'api', '.api_key'), 'k', { mode: 0o600 });
+    expect(await untrustedPaths(join(dir, 'api', '.api_key'))).to.deep.equal([]);
+  });
+
+  it('names a key file, a history and a directory others can write', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    await writeFile(keyFile, 'k', { mode: 0o600 });
+    await writeFile(`${keyFile}_history`, '', { mode: 0o600 });
+    await chmod(`${keyFile}_history`, 0o622);
+    await chmod(join(dir, 'api'), 0o770);
+    const findings = await untrustedPaths(keyFile);
+    expect(findings).to.deep.equal([
+      { path: join(dir, 'api'), role: 'directory', problem: 'writable by its group' },
+      { path: `${keyFile}_history`, role: 'history', problem: 'writable by its group and everyone' },
+    ]);
+    expect(describeFindings(findings)).to.equal(`directory ${join(dir, 'api')} is writable by its group; `
+      + `history ${keyFile}_history is writable by its group and everyone`);
+  });
+
+  it('follows symlinks to the files and directories they lead to', async () => {
+    await mkdir(join(dir, 'shared'), { mode: 0o700 });
+    await chmod(join(dir, 'shared'), 0o777);
+    await writeFile(join(dir, 'shared', 'key'), 'k', { mode: 0o600 });
+    await symlink('../shared/key', join(dir, 'api', '.api_key'));
+    expect(await untrustedPaths(join(dir, 'api', '.api_key'))).to.deep.equal([
+      { path: join(dir, 'shared'), role: 'directory', problem: 'writable by its group and everyone' },
+    ]);
+  });
+});

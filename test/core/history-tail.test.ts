@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import { open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readHistoryTail } from '../../src/core/history-tail.js';
+import { tempDir } from './helpers.js';
+
+const line = (i: number) => `2024-05-06 07:08:09 | Generated | key-${String(i).padStart(4, '0')}\n`;
+
+describe('history tail', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('reads a small history whole', async () => {
+    await writeFile(join(dir, 'h'), line(1) + line(2));
+    expect(await readHistoryTail(join(dir, 'h'))).to.deep.equal({ text: line(1) + line(2), size: line(1).length * 2, truncated: false });
+  });
+
+  it('reads a missing history as empty', async () => {
+    expect(await readHistoryTail(join(dir, 'none'))).to.deep.equal({ text: '', size: 0, truncated: false });
+  });
+
+  it('keeps only whole lines from the end of a larger one', async () => {
+    const text = Array.from({ length: 100 }, (_, i) => line(i)).join('');
+    await writeFile(join(dir, 'h'), text);
+    const tail = await readHistoryTail(join(dir, 'h'), undefined, line(0).length * 10 + 5);
+    expect(tail.truncated).to.equal(true);
+    expect(tail.size).to.equal(text.length);
+    expect(tail.text).to.equal(Array.from({ length: 10 }, (_, i) => line(90 + i)).join(''));
+  });
+
+  it('keeps the first line when the window starts exactly at it', async () => {
+    await writeFile(join(dir, 'h'), line(1) + line(2) + line(3));
+    const tail = await readHistoryTail(join(dir, 'h'), undefined, line(0).length * 2);
+    expect(tail.text).to.equal(line(2) + line(3));
+  });
+
+  it('reads the end of a sparse file of hundreds of MB without holding it', async () => {
+    const path = join(dir, 'h');
+    const handle = await open(path, 'w');
+    try {
+      await handle.truncate(300 * 1024 * 1024);
+      await handle.write(`\n${line(7)}`, 300 * 1024 * 1024);
+    } finally {
+      await handle.close();
+    }
+    const before = process.memoryUsage().rss;
+    const tail = await readHistoryTail(path);
+    expect(tail.text).to.equal(line(7));
+    expect(tail.truncated).to.equal(true);
+    expect(process.memoryUsage().rss - before).to.be.below(20 * 1024 * 1024);
+  });
+});

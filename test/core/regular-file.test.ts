@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdir, open, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileReads } from '../../src/core/regular-file.js';
+import { readKeyFile } from '../../src/core/key-file.js';
+import { rejectionCode, tempDir } from './helpers.js';
+
+const KEY = 'qwk_0123456789abcdefghijklmnopqrstuvwxyzABCDEF';
+
+describe('regular-file', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  // Regression: opening a FIFO waited for a writer forever (and kept the process from exiting).
+  it('refuses a FIFO at once with KEY_NOT_REGULAR instead of waiting for a writer', async function () {
+    if (process.platform === 'win32') this.skip();
+    const fifo = join(dir, 'k');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    expect(await rejectionCode(readKeyFile(fifo))).to.equal('KEY_NOT_REGULAR');
+    expect(Date.now() - started).to.be.below(1000);
+  });
+
+  it('reads through symlinks (a Kubernetes Secret volume is links all the way down)', async () => {
+    await mkdir(join(dir, '..2026_01_01'));
+    await writeFile(join(dir, '..2026_01_01', 'k'), KEY + '\n');
+    await symlink('..2026_01_01', join(dir, '..data'));
+    await symlink('..data/k', join(dir, 'k'));
+    expect((await readKeyFile(join(dir, 'k'))) === KEY).to.equal(true);
+  });
+
+  it('refuses a symlink only when asked not to follow one', async () => {
+    await writeFile(join(dir, 'target'), KEY);
+    await symlink('target', join(dir, 'link'));
+    const reads = new FileReads();
+    expect((await reads.read(join(dir, 'link'), { maxBytes: 100 })).bytes.toString()).to.equal(KEY);
+    expect(await rejectionCode(reads.read(join(dir, 'link'), { maxBytes: 100, noFollow: true }))).to.equal('KEY_NOT_REGULAR');
+  });
+
+  it('reads at most maxBytes, from the start or from the end, and gives the size', async () => {
+    await writeFile(join(dir, 'f'), 'abcdefghij');
+    const reads = new FileReads();
+    expect(await reads.read(join(dir, 'f'), { maxBytes: 4 })).to.deep.include({ size: 10 });
+    expect((await reads.read(join(dir, 'f'), { maxBytes: 4 })).bytes.toString()).to.equal('abcde');
+    expect((await reads.read(join(dir, 'f'), { maxBytes: 4, fromEnd: true })).bytes.toString()).to.equal('ghij');
+  });
+
+  describe('deadline', () => {
+    const stalled = () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let calls = 0;
+      const openFile = (async (...args: Parameters<typeof open>) => {
+        calls++;
+        await gate;
+        return open(...args);
+      }) as typeof open;
+      return { openFile, release, calls: () => calls };
+    };
+
+    it('fails a read that does not finish in time with KEY_READ_TIMEOUT', async () => {
+      await writeFile(join(dir, 'k'), KEY);
+      const { openFile, release } = stalled();
+      const reads = new FileReads({ timeoutMs: 50, openFile });
+      const started = Date.now();
+      expect(await rejectionCode(readKeyFile(join(dir, 'k'), reads))).to.equal('KEY_READ_TIMEOUT');
+      expect(Date.now() - started).to.be.within(40, 1000);
+      release();
+    });
+
+    it('starts no second read of a path while one is still stalled, and reads again once it returned', async () => {
+      await writeFile(join(dir, 'k'), KEY);
+      const { openFile, release, calls } = stalled();
+      const reads = new FileReads({ timeoutMs: 50, openFile });
+      await rejectionCode(readKeyFile(join(dir, 'k'), reads));
+      const started = Date.now();
+      expect(await rejectionCode(readKeyFile(join(dir, 'k'), reads))).to.equal('KEY_READ_TIMEOUT');
+      expect(Date.now() - started, 'failed at once').to.be.below(40);
+      expect(calls()).to.equal(1);
+      release();
+      for (const deadline = Date.now() + 2000; Date.now() < deadline;) {
+        const key = await readKeyFile(join(dir, 'k'), reads).catch(() => undefined);
+        if (key !== undefined) return expect(key === KEY).to.equal(true);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error('the path stayed blocked after the stalled read returned');
+    });
+  });
+});
