@@ -25,6 +25,12 @@ function describeKeyFileError(err: KeyFileError, keyFile: string): string {
     case 'KEY_BAD_ENCODING':
       return `the key file ${keyFile} does not hold a usable key: ${err.message} (fix it, or replace it with "manage-key generate --force")`;
     case 'KEY_EXISTS':
+    case 'CLIENTS_INVALID':
+    case 'CLIENTS_TOO_LARGE':
+    case 'CLIENTS_WRITE_FAILED':
+    case 'CLIENT_EXISTS':
+    case 'CLIENT_UNKNOWN':
+    case 'CLIENT_EXPIRED':
     case 'KEY_NOT_REGULAR':
     case 'KEY_READ_TIMEOUT':
     case 'KEY_UNTRUSTED':

@@ -1,4 +1,4 @@
-/** Stable codes for everything that can be wrong with a key file or its history. */
+/** Stable codes for everything that can be wrong with a key file, its history or the clients file. */
 export type KeyFileErrorCode =
   | 'KEY_MISSING'
   | 'KEY_EMPTY'
@@ -11,7 +11,13 @@ export type KeyFileErrorCode =
   | 'KEY_UNTRUSTED'
   | 'KEY_EXISTS'
   | 'KEY_WRITE_FAILED'
-  | 'LOCK_FAILED';
+  | 'LOCK_FAILED'
+  | 'CLIENTS_INVALID'
+  | 'CLIENTS_TOO_LARGE'
+  | 'CLIENTS_WRITE_FAILED'
+  | 'CLIENT_EXISTS'
+  | 'CLIENT_UNKNOWN'
+  | 'CLIENT_EXPIRED';
 
 /** A typed key-file problem; its message never contains key material. */
 export class KeyFileError extends Error {

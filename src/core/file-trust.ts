@@ -45,17 +45,17 @@ export function othersCanWrite(stats: Pick<Stats, 'mode' | 'isDirectory'>): stri
 /** A file or directory that others than its owner can write. */
 export interface TrustFinding {
   path: string;
-  /** `key file`, `history` or `directory`. */
-  role: 'key file' | 'history' | 'directory';
+  /** `key file`, `history`, `clients file` or `directory`. */
+  role: 'key file' | 'history' | 'clients file' | 'directory';
   problem: string;
 }
 
 /**
- * The files and directories that decide what the key file and its history say, and that others than
- * their owner can write: each file (through its symlinks) and the directories holding its path and its
- * target. Empty on Windows. Missing paths are skipped; every operation is bounded by `reads`.
+ * The files and directories that decide what the key file, its history and the clients file say, and that
+ * others than their owner can write: each file (through its symlinks) and the directories holding its path
+ * and its target. Empty on Windows. Missing paths are skipped; every operation is bounded by `reads`.
  */
-export async function untrustedPaths(keyFile: string, options: Identity & { reads?: FileReads } = {}): Promise<TrustFinding[]> {
+export async function untrustedPaths(keyFile: string, options: Identity & { reads?: FileReads; clientsFile?: string } = {}): Promise<TrustFinding[]> {
   if (!resolveIdentity(options).posix) return [];
   const reads = options.reads ?? new FileReads();
   const look = <T>(path: string, op: () => Promise<T>): Promise<T | undefined> =>
@@ -64,7 +64,9 @@ export async function untrustedPaths(keyFile: string, options: Identity & { read
       throw err;
     });
   const checks = new Map<string, TrustFinding['role']>();
-  for (const [file, role] of [[keyFile, 'key file'], [historyPathFor(keyFile), 'history']] as const) {
+  const files: Array<[string, TrustFinding['role']]> = [[keyFile, 'key file'], [historyPathFor(keyFile), 'history']];
+  if (options.clientsFile !== undefined) files.push([options.clientsFile, 'clients file']);
+  for (const [file, role] of files) {
     checks.set(file, role);
     if (!checks.has(dirname(file))) checks.set(dirname(file), 'directory');
     const real = await look(file, () => realpath(file));

@@ -2,13 +2,14 @@ import { KeyFileError, isErrnoCode } from './errors.js';
 import { deriveState } from './history-state.js';
 import { parseHistory } from './history.js';
 import type { HistoryState } from './history-state.js';
-import { readHistoryTail } from './history-tail.js';
+import { HISTORY_TAIL_BYTES, readHistoryTail } from './history-tail.js';
+import type { TailCache } from './history-tail.js';
 import { FileReads } from './regular-file.js';
 
 /**
- * Re-reads the end of a history file (readHistoryTail: the state needs only its last lines) and
- * re-derives its state only when that text changed: most reads are periodic checks of an unchanged
- * file. A missing file is an empty history; an unreadable one (a FIFO, a read that stalls, EACCES) is
+ * Re-reads the end of a history file (readHistoryTail: the state needs only the static key's last lines)
+ * and re-derives its state only when that text changed: most reads are periodic checks of an unchanged
+ * file, which the tail's cache answers from one chunk. A missing file is an empty history; an unreadable one (a FIFO, a read that stalls, EACCES) is
  * reported, every time to `onFailure` and once per reason to `onProblem`, and read as empty.
  */
 export class HistoryReader {
@@ -20,6 +21,7 @@ export class HistoryReader {
   #complete = true;
   #state: HistoryState = deriveState([]);
   #problem: string | undefined;
+  readonly #cache: TailCache = {};
 
   constructor(path: string, onProblem: (reason: string) => void, options: { reads?: FileReads; onFailure?: (reason: string) => void } = {}) {
     this.#path = path;
@@ -34,7 +36,7 @@ export class HistoryReader {
     let complete = true;
     let problem: string | undefined;
     try {
-      const tail = await readHistoryTail(this.#path, this.#reads);
+      const tail = await readHistoryTail(this.#path, this.#reads, HISTORY_TAIL_BYTES, this.#cache);
       text = tail.text;
       complete = !tail.truncated;
     } catch (err) {

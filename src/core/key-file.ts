@@ -42,8 +42,23 @@ export async function readKeyFile(path: string, reads: FileReads = new FileReads
  * or torn file. `path` is written as given: writeTarget decides first whether it may be.
  */
 export async function writeKeyFile(path: string, key: string, options: WriteKeyFileOptions = {}): Promise<void> {
+  await writeSecretFile(path, Buffer.from(key + '\n'), { ...options, label: 'key file', code: 'KEY_WRITE_FAILED' });
+}
+
+/** What writeSecretFile calls the file in its messages and which code its failures carry. */
+export interface SecretFileOptions extends WriteKeyFileOptions {
+  label: string;
+  code: 'KEY_WRITE_FAILED' | 'CLIENTS_WRITE_FAILED';
+}
+
+/**
+ * Replaces a file that holds or decides keys as writeKeyFile does: atomically, 0600, the writer's own inode;
+ * in place where a rename is impossible (a bind-mounted single file), retried on Windows while another
+ * process holds the old file open.
+ */
+export async function writeSecretFile(path: string, content: Buffer, options: SecretFileOptions): Promise<void> {
   const platform = options.platform ?? osPlatform();
-  const content = Buffer.from(key + '\n');
+  const { label, code } = options;
   for (let attempt = 0; ; attempt++) {
     try {
       await (options.replace ?? replaceFile)(path, content, SECRET_FILE_MODE);
@@ -51,8 +66,8 @@ export async function writeKeyFile(path: string, key: string, options: WriteKeyF
     } catch (err) {
       // A bind-mounted single file cannot be renamed over (EBUSY) or lives on another device (EXDEV).
       if (isErrnoCode(err, 'EXDEV') || (platform !== 'win32' && isErrnoCode(err, 'EBUSY'))) {
-        options.onFallback?.(`atomic rename impossible (${(err as NodeJS.ErrnoException).code}); rewrote the key file in place`);
-        await writeInPlace(path, content);
+        options.onFallback?.(`atomic rename impossible (${(err as NodeJS.ErrnoException).code}); rewrote the ${label} in place`);
+        await writeInPlace(path, content, options);
         return;
       }
       // On Windows a rename over a file another process holds open fails for a moment.
@@ -60,18 +75,18 @@ export async function writeKeyFile(path: string, key: string, options: WriteKeyF
         await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
         continue;
       }
-      throw new KeyFileError('KEY_WRITE_FAILED', `cannot write key file ${path}: ${(err as Error).message}`, { cause: err });
+      throw new KeyFileError(code, `cannot write ${label} ${path}: ${(err as Error).message}`, { cause: err });
     }
   }
 }
 
 // Overwrite, then cut the tail: the file is never empty, and keys of equal length are never torn.
-async function writeInPlace(path: string, bytes: Buffer): Promise<void> {
+async function writeInPlace(path: string, bytes: Buffer, { label, code }: SecretFileOptions): Promise<void> {
   let handle: FileHandle;
   try {
     handle = await openRegular(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
   } catch (err) {
-    throw new KeyFileError('KEY_WRITE_FAILED', `cannot rewrite key file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new KeyFileError(code, `cannot rewrite ${label} ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
     await handle.chmod(SECRET_FILE_MODE);
@@ -79,7 +94,7 @@ async function writeInPlace(path: string, bytes: Buffer): Promise<void> {
     await handle.truncate(bytes.length);
     await handle.sync();
   } catch (err) {
-    throw new KeyFileError('KEY_WRITE_FAILED', `cannot rewrite key file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new KeyFileError(code, `cannot rewrite ${label} ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
     await handle.close();
   }

@@ -23,6 +23,11 @@ export function decodeKeyFile(bytes: Buffer): string {
   if (bytes.length > MAX_KEY_FILE_BYTES) {
     throw new KeyFileError('KEY_TOO_LARGE', `key file is ${bytes.length} bytes; at most ${MAX_KEY_FILE_BYTES} are accepted`);
   }
+  return decodeText(bytes);
+}
+
+/** Decodes text as editors and shells save it: UTF-8 (BOM or not), UTF-16 LE/BE with BOM; KEY_BAD_ENCODING otherwise. */
+export function decodeText(bytes: Buffer): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return decodeStrict('utf-16le', bytes.subarray(2));
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return decodeStrict('utf-16be', bytes.subarray(2));
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return decodeStrict('utf-8', bytes.subarray(3));
@@ -50,7 +55,17 @@ export function keyFromBytes(bytes: Buffer): string {
 
 /** A short, non-reversible name for a key, safe to log: `sha256:` + 12 hex digits. */
 export function fingerprint(key: string): string {
-  return 'sha256:' + createHash('sha256').update(key).digest('hex').slice(0, 12);
+  return fingerprintOfDigest(digestOf(key));
+}
+
+/** A key's SHA-256 digest in hex: what the clients file stores instead of the key. */
+export function digestOf(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The fingerprint of the key whose hex SHA-256 digest is `digest` (its first 12 digits). */
+export function fingerprintOfDigest(digest: string): string {
+  return 'sha256:' + digest.slice(0, 12);
 }
 
 /**

@@ -50,6 +50,11 @@ export interface BoundedReadOptions {
   maxBytes: number;
   /** Read the last `maxBytes` rather than the first. */
   fromEnd?: boolean;
+  /**
+   * From the start, size the buffer by the file's size when opened rather than by `maxBytes` (for limits of
+   * megabytes); a file that grew meanwhile is read to one byte past that size, so the caller sees it changed.
+   */
+  fitToSize?: boolean;
   noFollow?: boolean;
 }
 
@@ -72,7 +77,19 @@ export class FileReads {
 
   /** Reads at most `maxBytes` of the regular file at `path`; throws KeyFileError (KEY_NOT_REGULAR, KEY_READ_TIMEOUT) or the system error. */
   read(path: string, options: BoundedReadOptions): Promise<RegularRead> {
-    return this.within(path, () => this.#readOnce(path, options));
+    return this.withFile(path, (handle) => readBounded(handle, options), options.noFollow);
+  }
+
+  /** Opens the regular file at `path` for reading and runs `operation` on it under one deadline; closes it after. */
+  withFile<T>(path: string, operation: (handle: FileHandle) => Promise<T>, noFollow = false): Promise<T> {
+    return this.within(path, async () => {
+      const handle = await openRegular(path, readFlags(noFollow), undefined, this.#openFile);
+      try {
+        return await operation(handle);
+      } finally {
+        await handle.close().catch(() => undefined);
+      }
+    });
   }
 
   /** Runs one file-system operation on `path` under the deadline (a stat, a realpath); see the class. */
@@ -94,25 +111,21 @@ export class FileReads {
       clearTimeout(timer);
     }
   }
+}
 
-  async #readOnce(path: string, options: BoundedReadOptions): Promise<RegularRead> {
-    const handle = await openRegular(path, readFlags(options.noFollow), undefined, this.#openFile);
-    try {
-      const { size } = await handle.stat();
-      const start = options.fromEnd ? Math.max(0, size - options.maxBytes) : 0;
-      // One byte past the limit when reading from the start: enough to tell an absurd file from one at the limit.
-      const buffer = Buffer.alloc(options.fromEnd ? Math.min(size, options.maxBytes) : options.maxBytes + 1);
-      let filled = 0;
-      while (filled < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, start + filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
-      }
-      return { bytes: buffer.subarray(0, filled), size };
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
+async function readBounded(handle: FileHandle, options: BoundedReadOptions): Promise<RegularRead> {
+  const { size } = await handle.stat();
+  const start = options.fromEnd ? Math.max(0, size - options.maxBytes) : 0;
+  // One byte past the limit when reading from the start: enough to tell an absurd file from one at the limit.
+  const length = options.fromEnd ? Math.min(size, options.maxBytes) : (options.fitToSize ? Math.min(size, options.maxBytes) : options.maxBytes) + 1;
+  const buffer = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, start + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
   }
+  return { bytes: buffer.subarray(0, filled), size };
 }
 
 function notRegular(path: string, kind: string, cause?: unknown): KeyFileError {

@@ -46,6 +46,19 @@ describe('file trust', () => {
       + `history ${keyFile}_history is writable by its group and everyone`);
   });
 
+  it('names a clients file others can write, and its directory, when asked about one', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    await mkdir(join(dir, 'clients'), { mode: 0o700 });
+    await writeFile(join(dir, 'clients', '.api_clients'), '{}', { mode: 0o600 });
+    await chmod(join(dir, 'clients', '.api_clients'), 0o666);
+    await chmod(join(dir, 'clients'), 0o777);
+    expect(await untrustedPaths(keyFile)).to.deep.equal([]);
+    expect(await untrustedPaths(keyFile, { clientsFile: join(dir, 'clients', '.api_clients') })).to.deep.equal([
+      { path: join(dir, 'clients', '.api_clients'), role: 'clients file', problem: 'writable by its group and everyone' },
+      { path: join(dir, 'clients'), role: 'directory', problem: 'writable by its group and everyone' },
+    ]);
+  });
+
   it('follows symlinks to the files and directories they lead to', async () => {
     await mkdir(join(dir, 'shared'), { mode: 0o700 });
     await chmod(join(dir, 'shared'), 0o777);

@@ -120,6 +120,20 @@ describe('history state (deriveState)', () => {
     expect(deriveState(lines, false).previous?.key).to.equal('k2');
   });
 
+  it('ignores named-key lines: they neither change the current key nor open, end or break a window', () => {
+    const chain = [entry(0, Action.generated, 'k1'), entry(5, Action.replaced, 'k1'), entry(5, Action.rotatedNew, 'k2')];
+    const clientLines = [
+      entry(6, 'Client added (alice)', 'sha256:0123456789ab'),
+      entry(6, 'Client replaced (alice, revoked)', 'k1'),
+      entry(7, 'Client rotated (alice)', 'k9'),
+      entry(7, 'Client replaced (alice, grace until 2099-01-01T00:00:00.000Z)', 'k1'),
+      entry(8, 'Client removed (alice)', 'k2'),
+    ];
+    const mixed = [chain[0]!, clientLines[0]!, chain[1]!, clientLines[1]!, chain[2]!, ...clientLines.slice(2)];
+    expect(deriveState(mixed)).to.deep.equal(deriveState(chain));
+    expect(deriveState(mixed).previous).to.deep.equal({ key: 'k1', replacedAt: at(5), revoked: false });
+  });
+
   describe('clampGrace', () => {
     const rotation = (until: string) => deriveState([
       entry(0, Action.generated, 'k1'), entry(5, Action.replaced, 'k1'), entry(5, Action.rotatedNew, 'k2'), entry(5, GRACE_UNTIL + until, 'k1'),

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readHistoryTail } from '../../src/core/history-tail.js';
+import { HISTORY_SCAN_BYTES, readHistoryTail } from '../../src/core/history-tail.js';
+import type { TailCache } from '../../src/core/history-tail.js';
 import { tempDir } from './helpers.js';
 
 const line = (i: number) => `2024-05-06 07:08:09 | Generated | key-${String(i).padStart(4, '0')}\n`;
+const client = (i: number) => `2024-05-06 07:08:09 | Client added (c${i}) | sha256:${String(i).padStart(12, '0')}\n`;
 
 describe('history tail', () => {
   let dir: string;
@@ -50,5 +52,43 @@ describe('history tail', () => {
     expect(tail.text).to.equal(line(7));
     expect(tail.truncated).to.equal(true);
     expect(process.memoryUsage().rss - before).to.be.below(20 * 1024 * 1024);
+  });
+
+  it('leaves named-key lines out and reads further back for the static key\'s, as if they were not there', async () => {
+    const clients = Array.from({ length: 3000 }, (_, i) => client(i)).join('');
+    await writeFile(join(dir, 'h'), line(1) + line(2) + clients + line(3) + clients);
+    const tail = await readHistoryTail(join(dir, 'h'));
+    expect(tail).to.deep.equal({ text: line(1) + line(2) + line(3), size: line(1).length * 3 + clients.length * 2, truncated: false });
+  });
+
+  it('counts only the static key\'s lines against the window', async () => {
+    const text = Array.from({ length: 100 }, (_, i) => line(i) + client(i)).join('');
+    await writeFile(join(dir, 'h'), text);
+    const tail = await readHistoryTail(join(dir, 'h'), undefined, line(0).length * 10 + 5);
+    expect(tail.truncated).to.equal(true);
+    expect(tail.text).to.equal(Array.from({ length: 10 }, (_, i) => line(90 + i)).join(''));
+  });
+
+  it('stops reading back after HISTORY_SCAN_BYTES, calling the tail truncated', async () => {
+    const clients = client(1).repeat(Math.ceil((HISTORY_SCAN_BYTES + 200_000) / client(1).length));
+    await writeFile(join(dir, 'h'), line(1) + clients + line(2));
+    const tail = await readHistoryTail(join(dir, 'h'));
+    expect(tail.text).to.equal(line(2));
+    expect(tail.truncated).to.equal(true);
+  });
+
+  it('reads a last line without a newline, and a named-key line as the file\'s first', async () => {
+    await writeFile(join(dir, 'h'), client(1) + line(1) + '2024-05-06 07:08:09 | Generated | torn');
+    expect((await readHistoryTail(join(dir, 'h'))).text).to.equal(line(1) + '2024-05-06 07:08:09 | Generated | torn');
+  });
+
+  it('answers an unchanged file from its cache, and reads again once it changed', async () => {
+    const path = join(dir, 'h');
+    await writeFile(path, line(1) + client(1).repeat(5000));
+    const cache: TailCache = {};
+    const first = await readHistoryTail(path, undefined, undefined, cache);
+    expect(await readHistoryTail(path, undefined, undefined, cache)).to.equal(first);
+    await writeFile(path, line(2) + client(1).repeat(5000));
+    expect((await readHistoryTail(path, undefined, undefined, cache)).text).to.equal(line(2));
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdir, open, symlink, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileReads } from '../../src/core/regular-file.js';
 import { readKeyFile } from '../../src/core/key-file.js';
@@ -46,6 +47,25 @@ describe('regular-file', () => {
     expect(await reads.read(join(dir, 'f'), { maxBytes: 4 })).to.deep.include({ size: 10 });
     expect((await reads.read(join(dir, 'f'), { maxBytes: 4 })).bytes.toString()).to.equal('abcde');
     expect((await reads.read(join(dir, 'f'), { maxBytes: 4, fromEnd: true })).bytes.toString()).to.equal('ghij');
+  });
+
+  it('sizes a read by the file with fitToSize, and still reads one byte past a limit it exceeds', async () => {
+    await writeFile(join(dir, 'f'), 'abcdefghij');
+    const reads = new FileReads();
+    expect((await reads.read(join(dir, 'f'), { maxBytes: 1_000_000, fitToSize: true })).bytes.toString()).to.equal('abcdefghij');
+    expect((await reads.read(join(dir, 'f'), { maxBytes: 4, fitToSize: true })).bytes.toString()).to.equal('abcde');
+  });
+
+  it('runs an operation on a regular file it opened, and closes it after', async () => {
+    await writeFile(join(dir, 'f'), 'abc');
+    const reads = new FileReads();
+    let kept: FileHandle | undefined;
+    const size = await reads.withFile(join(dir, 'f'), async (handle) => {
+      kept = handle;
+      return (await handle.stat()).size;
+    });
+    expect(size).to.equal(3);
+    expect(kept!.fd).to.equal(-1);
   });
 
   describe('deadline', () => {
