@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
+import { clientNameProblem } from '../core/client-name.js';
 import { parseDuration } from '../core/duration.js';
 
 /** The CLI's commands; `help` is what `--help` asks for. */
-export const COMMANDS = ['generate', 'show', 'rotate', 'history', 'status', 'test'] as const;
+export const COMMANDS = ['generate', 'show', 'rotate', 'history', 'status', 'test', 'add', 'list', 'remove'] as const;
 /** One CLI command. */
 export type Command = (typeof COMMANDS)[number] | 'help';
 
@@ -18,6 +19,12 @@ export interface CliOptions {
   url?: URL;
   /** `test`: present the previous key too (never sent unless asked). */
   previous: boolean;
+  /** The named key `add`, `remove` and `rotate NAME` act on. */
+  name?: string;
+  /** `add`, `rotate NAME`: the key's lifetime from now. */
+  expiresMs?: number;
+  /** The clients file; environment and default (beside the key file) by the command layer. */
+  clientsFile?: string;
 }
 
 /** A parsed command line. */
@@ -37,19 +44,23 @@ export class UsageError extends Error {
 // PowerShell parameter names (any case) and the POSIX spelling each one stands for.
 const POWERSHELL: Record<string, string> = {
   generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
+  add: 'add', list: 'list', remove: 'remove',
   force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json',
-  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help',
+  maxgrace: '--max-grace', previous: '--previous', expires: '--expires', clientsfile: '--clients-file', help: '--help', '?': '--help',
 };
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
-  generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs'], history: ['json'],
-  status: ['graceMs', 'json', 'maxGraceMs'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [],
+  generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs', 'expiresMs', 'clientsFile'], history: ['json'],
+  status: ['graceMs', 'json', 'maxGraceMs', 'clientsFile'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [],
+  add: ['expiresMs', 'clientsFile'], list: ['json', 'clientsFile'], remove: ['clientsFile'],
 };
-const FLAG_NAMES: Record<keyof CliOptions, string> = {
+const FLAG_NAMES: Record<Exclude<keyof CliOptions, 'name'>, string> = {
   keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url',
-  maxGraceMs: '--max-grace', previous: '--previous',
+  maxGraceMs: '--max-grace', previous: '--previous', expiresMs: '--expires', clientsFile: '--clients-file',
 };
+// The commands that take a NAME: `add` and `remove` need one, `rotate` acts on the static key without.
+const NAMED: Partial<Record<Command, 'required' | 'optional'>> = { add: 'required', remove: 'required', rotate: 'optional' };
 
 /** Turns argv (without node and script) into a command and its options; throws UsageError. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
@@ -62,16 +73,18 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
       options: {
         force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
         previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' }, 'key-file': { type: 'string' },
-        url: { type: 'string' },
+        url: { type: 'string' }, expires: { type: 'string' }, 'clients-file': { type: 'string' },
       },
     });
   } catch (err) {
     throw new UsageError((err as Error).message.split('\n')[0]!);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 1) throw new UsageError(`one command at a time (got: ${positionals.join(', ')})`);
   const word = positionals[0]?.toLowerCase() ?? 'show';
   if (!(COMMANDS as readonly string[]).includes(word)) throw new UsageError(`unknown command "${positionals[0]}"`);
+  const takesName = NAMED[word as Command];
+  if (positionals.length > (takesName ? 2 : 1)) throw new UsageError(`one command at a time (got: ${positionals.join(', ')})`);
+  const name = takesName ? positionals[1] : undefined;
   const options: CliOptions = {
     keyFile: values['key-file'],
     force: values.force ?? false,
@@ -81,11 +94,21 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     maxGraceMs: values['max-grace'] === undefined ? undefined : parseGrace(values['max-grace'], '--max-grace'),
     previous: values.previous ?? false,
     url: values.url === undefined ? undefined : parseUrl(values.url),
+    name,
+    expiresMs: values.expires === undefined ? undefined : parseLifetime(values.expires),
+    clientsFile: values['clients-file'],
   };
   if (options.keyFile === '') throw new UsageError('--key-file needs a path');
+  if (options.clientsFile === '') throw new UsageError('--clients-file needs a path');
   const command: Command = values.help ? 'help' : (word as Command);
   if (command !== 'help') checkApplicable(command, options);
   return { command, options };
+}
+
+function parseLifetime(text: string): number {
+  const ms = parseGrace(text, '--expires');
+  if (ms <= 0) throw new UsageError('--expires: a lifetime longer than 0 (e.g. 30d)');
+  return ms;
 }
 
 /** Parses a grace duration, naming where it came from in the usage error. */
@@ -119,10 +142,17 @@ function parseUrl(text: string): URL {
 
 function checkApplicable(command: Command, options: CliOptions): void {
   if (options.graceMs !== undefined && options.revoke) throw new UsageError('--grace and --revoke contradict each other; choose one');
-  for (const name of Object.keys(FLAG_NAMES) as Array<keyof CliOptions>) {
+  if (NAMED[command] === 'required' && options.name === undefined) throw new UsageError(`${command} needs a NAME (e.g. manage-key ${command} alice)`);
+  if (options.name !== undefined) {
+    const problem = clientNameProblem(options.name);
+    if (problem) throw new UsageError(`client name ${JSON.stringify(options.name)} ${problem}`);
+  }
+  for (const name of Object.keys(FLAG_NAMES) as Array<keyof typeof FLAG_NAMES>) {
     const given = options[name] !== undefined && options[name] !== false;
-    if (given && name !== 'keyFile' && !ALLOWED[command].includes(name)) {
-      throw new UsageError(`${FLAG_NAMES[name]} does not apply to ${command}`);
+    // rotate without a NAME is the static key's: the named keys' options do not apply there.
+    const unnamed = command === 'rotate' && options.name === undefined && (name === 'expiresMs' || name === 'clientsFile');
+    if (given && name !== 'keyFile' && (!ALLOWED[command].includes(name) || unnamed)) {
+      throw new UsageError(`${FLAG_NAMES[name]} does not apply to ${command}${unnamed ? ' without a NAME' : ''}`);
     }
   }
 }

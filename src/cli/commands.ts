@@ -1,6 +1,11 @@
 import { resolve } from 'node:path';
 import { UsageError, parseCliArgs, parseGrace } from './args.js';
 import type { CliOptions, Command } from './args.js';
+import { CLIENT_COMMANDS } from './client-commands.js';
+import { clientsStatus } from './client-status.js';
+import { note } from './context.js';
+import type { CliIo, Context } from './context.js';
+import { clientsPathFor } from '../core/clients-file.js';
 import { describeFailure } from './failures.js';
 import { HELP } from './help.js';
 import { formatDuration } from '../core/duration.js';
@@ -12,29 +17,16 @@ import { readKeyFile } from '../core/key-file.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
 import { DEFAULT_MAX_GRACE_MS } from '../core/history-state.js';
 import { describeFindings, untrustedPaths } from '../core/file-trust.js';
-import type { Identity, TrustFinding } from '../core/file-trust.js';
 import { formatKeyStatus, keyStatusJson, readKeyStatus } from './key-status.js';
 import { testServer } from './test-command.js';
 import { rotationNotes } from './rotation-notes.js';
 
-/** Everything the CLI takes from its process, injected so tests need none. */
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Readonly<Record<string, string | undefined>>;
-  cwd: string;
-  clock: () => Date;
-  fetch?: typeof fetch;
-  /** Who runs the CLI (effective uid, platform): files of other users are never written. */
-  identity?: Identity;
-}
+export type { CliIo } from './context.js';
 
 /** The key file used when neither --key-file nor QWEN_API_KEY_FILE names one. */
 export const DEFAULT_KEY_FILE = 'api/.api_key';
 /** The server `test` asks when --url is not given. */
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
-
-interface Context { io: CliIo; options: CliOptions; keyFile: string; untrusted?: TrustFinding[] }
 
 /** Runs one CLI invocation and resolves to its exit code: 0 success, 1 failure, 2 usage error. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -44,7 +36,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const parsed = parseCliArgs(argv);
     command = parsed.command;
     const keyFile = resolve(io.cwd, parsed.options.keyFile ?? (io.env.QWEN_API_KEY_FILE || DEFAULT_KEY_FILE));
-    ctx = { io, options: parsed.options, keyFile };
+    const clientsFile = resolve(io.cwd, parsed.options.clientsFile ?? (io.env.QWEN_API_CLIENTS_FILE || clientsPathFor(keyFile)));
+    ctx = { io, options: parsed.options, keyFile, clientsFile };
     if (command === 'help') {
       io.stdout(HELP);
       return 0;
@@ -57,7 +50,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   try {
     // Writers refuse what they cannot trust (writeTarget); readers say what others could have changed.
-    if (command !== 'generate' && command !== 'rotate') await warnUntrusted(ctx);
+    if (!WRITERS.has(command)) await warnUntrusted(ctx);
     return await COMMANDS[command](ctx);
   } catch (err) {
     io.stderr(`manage-key: ${describeFailure(err, ctx.keyFile)}\n`);
@@ -65,7 +58,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+const WRITERS = new Set<Command>(['generate', 'rotate', 'add', 'remove']);
+
 const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<number>> = {
+  add: CLIENT_COMMANDS.add,
+  list: CLIENT_COMMANDS.list,
+  remove: CLIENT_COMMANDS.remove,
+
   async show({ io, keyFile }) {
     io.stdout(`${await readKeyFile(keyFile)}\n`);
     return 0;
@@ -79,7 +78,9 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     return 0;
   },
 
-  async rotate({ io, options, keyFile }) {
+  async rotate(ctx) {
+    const { io, options, keyFile } = ctx;
+    if (options.name !== undefined) return CLIENT_COMMANDS.rotate(ctx);
     const time = io.clock();
     const { key, previous } = await rotateKeyFile({
       keyFile, graceMs: options.graceMs, revoke: options.revoke, clock: () => time, onNote: note(io), identity: io.identity,
@@ -111,7 +112,9 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
   async status(ctx) {
     const { io, options } = ctx;
     const status = await statusOf(ctx);
-    io.stdout(options.json ? `${JSON.stringify(keyStatusJson(status), null, 2)}\n` : formatKeyStatus(status, formatStamp, formatDuration));
+    const clients = await clientsStatus(ctx);
+    io.stdout(options.json ? `${JSON.stringify({ ...keyStatusJson(status), clients: clients.json }, null, 2)}\n`
+      : formatKeyStatus(status, formatStamp, formatDuration) + clients.text);
     return 0;
   },
 
@@ -142,13 +145,9 @@ function applyEnvironment(command: Command, options: CliOptions, env: CliIo['env
 }
 
 async function warnUntrusted(ctx: Context): Promise<void> {
-  const { io, keyFile } = ctx;
-  const findings = ctx.untrusted = await untrustedPaths(keyFile, io.identity).catch(() => []);
+  const { io, keyFile, clientsFile } = ctx;
+  const findings = ctx.untrusted = await untrustedPaths(keyFile, { ...io.identity, clientsFile }).catch(() => []);
   if (findings.length > 0) {
     io.stderr(`manage-key: warning: ${describeFindings(findings)}; whoever can write there can change which keys are valid (chmod go-w)\n`);
   }
-}
-
-function note(io: CliIo): (message: string) => void {
-  return (message) => io.stderr(`manage-key: note: ${message}\n`);
 }

@@ -1,5 +1,5 @@
 /** The full `manage-key --help` text. */
-export const HELP = `manage-key: create, show, rotate and check the API key of the Qwen API server.
+export const HELP = `manage-key: create, show, rotate and check the API keys of the Qwen API server.
 
 Usage: manage-key [COMMAND] [--key-file FILE] [options]
 
@@ -24,6 +24,7 @@ Commands (PowerShell spellings -Generate, -Show, ... work too, in any case):
                            how old the current key is. --grace (or QWEN_KEY_GRACE) is the
                            server's default window, assumed when a rotation set none;
                            --max-grace (QWEN_MAX_GRACE, 7d) the longest window servers honour.
+                           Also how many named keys are active and which expire within 7 days.
   test [--url URL] [--previous] [--grace D] [--max-grace D]
                            Ask the running server (default http://127.0.0.1:8000) whether it
                            accepts the current key on /api/v1/health. With --previous, the
@@ -31,6 +32,18 @@ Commands (PowerShell spellings -Generate, -Show, ... work too, in any case):
                            (never sent unless asked). Redirects are reported, never followed;
                            a URL neither loopback nor https gets a warning. Prints
                            fingerprints only. Exit 0 only when every answer is as expected.
+
+Named keys, one per client, beside the static key (PowerShell: -Add NAME, -List, -Remove NAME):
+  add NAME [--expires D]   Create a key for NAME and print it alone on stdout, once: only its
+                           SHA-256 digest is kept. Names: 1-63 of a-z 0-9 . _ -, starting with
+                           a letter or digit; "default" (the static key) and "other" are taken.
+  list [--json]            Each name, fingerprint, creation time, expiry and state; never a key.
+  remove NAME              End NAME's key (and any previous key of it) at once.
+  rotate NAME [--grace D | --revoke] [--expires D]
+                           Give NAME a new key, printed once; the old key's window as for the
+                           static key. --expires gives the new key a new lifetime from now.
+  --clients-file FILE      The clients file (PowerShell: -ClientsFile). Default:
+                           $QWEN_API_CLIENTS_FILE, else .api_clients beside the key file.
 
 Options:
   --key-file FILE          The key file (PowerShell: -KeyFile). Default: $QWEN_API_KEY_FILE,
@@ -42,8 +55,10 @@ Durations: 0, 90s, 10m, 24h, 90d.
 
 Files: the key file holds one key on one line; the history has one line per event,
 "YYYY-MM-DD HH:MM:SS | Action | Key" in local time, with the actions Generated,
-Rotated (replaced), Rotated (new), Revoked and "Grace until <UTC time>". Both are mode 0600
-after every write. Writes refuse a symlink leading out of the key's directory, a file of
+Rotated (replaced), Rotated (new), Revoked and "Grace until <UTC time>", and for named keys
+"Client added (NAME)", "Client rotated (NAME)", "Client replaced (NAME)" and "Client removed
+(NAME)" with the key's fingerprint. The clients file holds digests, never keys. All are mode
+0600 after every write. Writes refuse a symlink leading out of the key's directory, a file of
 another user, and a directory others can write; readers warn when others can write the files.
 Running servers pick up a new key file by themselves; no restart is needed.
 

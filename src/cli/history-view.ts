@@ -1,17 +1,23 @@
+import { parseClientAction } from '../core/client-history.js';
 import { fingerprint, maskKey } from '../core/key.js';
 import { formatStamp } from '../core/history.js';
 import type { HistoryEntry } from '../core/history.js';
 
 const RULE = '='.repeat(100);
 
-/** One history entry for scripts: masked key and fingerprint, never the key. */
+/** One history entry for scripts: masked key and fingerprint, never the key; a named key's line has its client instead. */
 export interface HistoryJsonEntry {
   time: string;
   stamp: string;
   action: string;
-  key: string;
+  /** The masked key; null on a named key's line, which holds only a fingerprint. */
+  key: string | null;
   fingerprint: string;
+  client?: string;
 }
+
+// A named key's line names it by fingerprint, which is shown as it is; anything else in that column is masked.
+const FINGERPRINT = /^sha256:[0-9a-f]{12}$/;
 
 /** Prints a history entry by entry, as it is read, so a history of any size is never held whole. */
 export interface HistoryPrinter {
@@ -43,7 +49,7 @@ export function historyPrinter(format: 'view' | 'json', historyFile: string, wri
   return {
     entry(e) {
       if (count++ === 0) write(`API Key History:\n${RULE}\n`);
-      write(`${formatStamp(e.time)} [${e.action}] ${maskKey(e.key)}\n`);
+      write(`${formatStamp(e.time)} [${e.action}] ${clientOf(e) === undefined ? maskKey(e.key) : e.key}\n`);
     },
     end(currentKey) {
       const active = `CURRENT ACTIVE KEY: ${currentKey === undefined ? '(none)' : maskKey(currentKey)}\n`;
@@ -75,7 +81,14 @@ function describe(key: string): { key: string; fingerprint: string } {
 }
 
 function jsonEntry(e: HistoryEntry): HistoryJsonEntry {
-  return { time: e.time.toISOString(), stamp: formatStamp(e.time), action: e.action, ...describe(e.key) };
+  const client = clientOf(e);
+  const base = { time: e.time.toISOString(), stamp: formatStamp(e.time), action: e.action };
+  return client === undefined ? { ...base, ...describe(e.key) } : { ...base, key: null, fingerprint: e.key, client };
+}
+
+// The client a named key's line is about, when the line is one (its Key column a fingerprint).
+function clientOf(e: HistoryEntry): string | undefined {
+  return FINGERPRINT.test(e.key) ? parseClientAction(e.action)?.name : undefined;
 }
 
 function indent(text: string, by: string): string {

@@ -12,6 +12,8 @@ export const CLIENTS_FILE_NAME = '.api_clients';
 export const CLIENTS_FILE_VERSION = 1;
 /** Largest clients file read: about 50,000 named keys. */
 export const MAX_CLIENTS_FILE_BYTES = 8 * 1024 * 1024;
+/** A week: what "expires soon" means in health, status and metrics. */
+export const EXPIRING_SOON_MS = 7 * 86_400_000;
 
 /** One named key as the clients file holds it: its SHA-256 digest, never the key. */
 export interface ClientRecord {

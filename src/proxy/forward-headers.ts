@@ -42,13 +42,23 @@ export interface ClientRequestInfo {
   host: string;
   requestId: string;
   upstreamHost: string;
+  /** The header naming the authenticated client to the backend (lower case; X-Api-Client by default) and its value. */
+  apiClient?: { header: string; name: string | undefined };
 }
+
+/** The header that tells the backend which client's key authenticated a request, unless configured otherwise. */
+export const DEFAULT_CLIENT_HEADER = 'x-api-client';
 
 const STRIPPED_UPSTREAM = new Set([...CREDENTIALS, ...REPLACED]);
 
-/** Headers sent to the upstream: the client's minus credentials and hop-by-hop, plus X-Forwarded-* and X-Request-Id. */
+/**
+ * Headers sent to the upstream: the client's minus credentials and hop-by-hop, plus X-Forwarded-* and X-Request-Id,
+ * and the authenticated client's name in `apiClient.header`. A header of that name sent by the client is dropped
+ * whatever its case, so no client can pass for another.
+ */
 export function upstreamRequestHeaders(info: ClientRequestInfo): Record<string, string | string[]> {
-  const out = withoutHopByHop(info.headers, STRIPPED_UPSTREAM);
+  const header = info.apiClient?.header;
+  const out = withoutHopByHop(info.headers, header === undefined ? STRIPPED_UPSTREAM : new Set([...STRIPPED_UPSTREAM, header]));
   out['host'] = info.upstreamHost;
   const prior = info.headers['x-forwarded-for'];
   const chain = [Array.isArray(prior) ? prior.join(', ') : prior, info.remoteAddress].filter(Boolean);
@@ -56,6 +66,7 @@ export function upstreamRequestHeaders(info: ClientRequestInfo): Record<string, 
   out['x-forwarded-proto'] = info.protocol;
   if (info.host) out['x-forwarded-host'] = info.host;
   out['x-request-id'] = info.requestId;
+  if (header !== undefined && info.apiClient!.name !== undefined) out[header] = info.apiClient!.name;
   return out;
 }
 

@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import { Pool } from 'undici';
 import type { Logger } from 'winston';
 import { createBodyLimiter, declaredLengthExceeds } from './body-limit.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
+import { DEFAULT_CLIENT_HEADER, clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { requestIdSource, resolveRequestId } from './request-id.js';
 import { ResponseRelay } from './response-relay.js';
 import { classifyUpstreamError } from './upstream-error.js';
@@ -21,6 +21,8 @@ export interface ForwarderOptions {
   logger: Logger;
   /** True while the server drains: answers then close their connection (the app does the same for its own). */
   draining?: () => boolean;
+  /** The header that names the authenticated client (`ctx.state.apiClient`) to the backend; X-Api-Client by default. */
+  clientHeader?: string;
 }
 
 /** The forwarding middleware, plus a way to release its connection pool at shutdown. */
@@ -72,6 +74,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   if (!(maxBodyBytes >= 0)) throw new RangeError('maxBodyBytes must be zero or more');
   const pool = new Pool(upstream.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const prefix = upstream.pathname.replace(/\/+$/, '');
+  const clientHeader = (options.clientHeader ?? DEFAULT_CLIENT_HEADER).toLowerCase();
   const newId = requestIdSource();
 
   const forward = async (ctx: Koa.Context): Promise<void> => {
@@ -108,6 +111,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       const headers = upstreamRequestHeaders({
         headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress, protocol: ctx.protocol,
         host: ctx.host, requestId, upstreamHost: upstream.host,
+        apiClient: { header: clientHeader, name: ctx.state['apiClient'] as string | undefined },
       });
       pool.dispatch({ path: prefix + target, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
       await relay.done;

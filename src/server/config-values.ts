@@ -57,3 +57,17 @@ export function parseByteSize(text: string): number {
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RangeError(`size "${text}" is out of range`);
   return bytes;
 }
+
+// Headers the forwarder sets, strips or relies on itself: naming the client in one of them would break it.
+const RESERVED_HEADERS = new Set([
+  'host', 'x-api-key', 'authorization', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect',
+  'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate',
+  'proxy-authorization', 'te', 'trailer', 'upgrade', 'http2-settings', 'cookie',
+]);
+
+/** An HTTP header name (RFC 9110 token) that the forwarder does not already own. */
+export function parseHeaderName(value: string): string {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) throw new RangeError(`"${value}" is not a header name`);
+  if (RESERVED_HEADERS.has(value.toLowerCase())) throw new RangeError(`"${value}" is a header the server sets or strips itself`);
+  return value;
+}

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { clientsPathFor } from '../core/clients-file.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
-import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
+import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHeaderName, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
 import { parseRate } from './rate.js';
 import type { Rate } from './rate.js';
 import { parseWorkers } from './workers.js';
@@ -15,6 +16,10 @@ export interface Config {
   port: number;
   host: string;
   keyFile: string;
+  /** The named keys' file: `--clients-file`, else `.api_clients` beside the key file. */
+  clientsFile: string;
+  /** The header that names the authenticated client to the backend. */
+  clientHeader: string;
   graceMs: number;
   /** Longest overlap window honoured, whatever the history asks; longer windows are cut to it. */
   maxGraceMs: number;
@@ -50,6 +55,8 @@ const SETTINGS = {
   port: ['PORT', '8000', 'N', '0 = any free port'],
   host: ['HOST', '127.0.0.1', 'H'],
   'key-file': ['QWEN_API_KEY_FILE', 'api/.api_key', 'F'],
+  'clients-file': ['QWEN_API_CLIENTS_FILE', '', 'F', '.api_clients beside the key file'],
+  'client-header': ['QWEN_CLIENT_HEADER', 'X-Api-Client', 'NAME', 'names the client to the upstream'],
   grace: ['QWEN_KEY_GRACE', '0', 'DURATION', 'e.g. 30s, 10m, 24h'],
   'max-grace': ['QWEN_MAX_GRACE', '7d', 'DURATION', 'longest window honoured'],
   upstream: ['QWEN_UPSTREAM_URL', '', 'URL'],
@@ -70,7 +77,8 @@ type Name = keyof typeof SETTINGS;
 export const USAGE = `Usage: qwen-key-daemon [options]
 
 ${Object.entries(SETTINGS).map(([name, [variable, fallback, arg, note]]) => {
-  const shown = [fallback === '' ? 'none' : fallback, note].filter(Boolean).join('; ');
+  // An empty default with a note is a derived one, which the note describes.
+  const shown = [fallback === '' ? (note ? '' : 'none') : fallback, note].filter(Boolean).join('; ');
   return `  ${`--${name} ${arg}`.padEnd(31)}${variable.padEnd(30)}(${shown})`;
 }).join('\n')}
   --help
@@ -101,10 +109,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
   const authFailLimit = get('auth-fail-limit');
   const upstream = get('upstream');
   const maxGraceMs = check('max-grace', get('max-grace'), parseDuration);
+  const keyFile = check('key-file', get('key-file'), nonEmpty);
+  const clientsFile = get('clients-file');
   return {
     port: check('port', get('port'), parsePort),
     host: check('host', get('host'), nonEmpty),
-    keyFile: check('key-file', get('key-file'), nonEmpty),
+    keyFile,
+    clientsFile: clientsFile === '' ? clientsPathFor(keyFile) : check('clients-file', clientsFile, nonEmpty),
+    clientHeader: check('client-header', get('client-header'), parseHeaderName),
     graceMs: check('grace', get('grace'), (v) => atMost(parseDuration(v), maxGraceMs, '--max-grace')),
     maxGraceMs,
     upstream: upstream ? check('upstream', upstream, parseHttpUrl) : undefined,

@@ -93,11 +93,11 @@ describe('key window rules (reloader, injected clock)', function () {
     const { key } = await rotateKeyFile({ keyFile, clock: dateClock });
     now = T0 + 5 * MIN; // the server (re)starts 4 minutes after the rotation
     const { store } = await start(10 * MIN);
-    expect(store.verify(key)).to.equal('current');
-    expect(store.verify(old)).to.equal('previous');
+    expect(store.verify(key)?.key).to.equal('current');
+    expect(store.verify(old)?.key).to.equal('previous');
     expect(store.describe()!.previous!.until.getTime()).to.equal(T0 + 11 * MIN);
     now = T0 + 11 * MIN - 1;
-    expect(store.verify(old)).to.equal('previous');
+    expect(store.verify(old)?.key).to.equal('previous');
     now = T0 + 11 * MIN;
     expect(store.verify(old)).to.equal(null);
   });
@@ -108,7 +108,7 @@ describe('key window rules (reloader, injected clock)', function () {
     await rotateKeyFile({ keyFile, clock: dateClock, graceMs: 60 * MIN });
     const { store } = await start(0);
     now = T0 + 60 * MIN;
-    expect(store.verify(old)).to.equal('previous');
+    expect(store.verify(old)?.key).to.equal('previous');
     now = T0 + 61 * MIN;
     expect(store.verify(old)).to.equal(null);
   });
@@ -129,9 +129,9 @@ describe('key window rules (reloader, injected clock)', function () {
     await writeKeyFile(keyFile, second);
     now = T0 + MIN;
     expect((await reloader.reload('test')).outcome).to.equal('loaded');
-    expect(store.verify(second)).to.equal('current');
+    expect(store.verify(second)?.key).to.equal('current');
     now = T0 + 6 * MIN - 1;
-    expect(store.verify(first)).to.equal('previous');
+    expect(store.verify(first)?.key).to.equal('previous');
     now = T0 + 6 * MIN;
     expect(store.verify(first)).to.equal(null);
   });
@@ -150,7 +150,7 @@ describe('key window rules (reloader, injected clock)', function () {
     now = T0 + MIN;
     await rotateKeyFile({ keyFile, clock: dateClock });
     const { store, reloader, log } = await start(10 * MIN);
-    expect(store.verify(old)).to.equal('previous');
+    expect(store.verify(old)?.key).to.equal('previous');
     const loadedAt = store.describe()!.loadedAt.getTime();
     now = T0 + 2 * MIN;
     await appendHistory(historyPathFor(keyFile), [{ time: new Date(now), action: Action.revoked, key: old }]);
@@ -179,6 +179,6 @@ describe('key window rules (reloader, injected clock)', function () {
     now = T0 + 2 * MIN;
     await reloader.reload('test');
     expect(store.describe()!.previous!.until.getTime()).to.equal(until.getTime());
-    expect(store.verify(old)).to.equal('previous');
+    expect(store.verify(old)?.key).to.equal('previous');
   });
 });

@@ -83,10 +83,11 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
     const route = routeLabel(ctx);
     metrics.request(route, ctx.status);
     if (accessLog) {
-      // The path only: a query string is the one place a careless client might put a key.
+      // The path only: a query string is the one place a careless client might put a key. `client` is the
+      // peer's address; `apiClient` the name of the key that authenticated the request (`default`: the static key).
       logger.http('request', {
         requestId: ctx.state.requestId, method: ctx.method, path: pathOf(ctx), route, status: ctx.status,
-        ms: Math.round((performance.now() - start) * 100) / 100, client: ctx.req.socket.remoteAddress,
+        ms: Math.round((performance.now() - start) * 100) / 100, client: ctx.req.socket.remoteAddress, apiClient: ctx.state.apiClient,
       });
     }
   };

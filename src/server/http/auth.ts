@@ -11,7 +11,7 @@ export const INVALID_KEY_DETAIL = 'Invalid or missing API key';
 /** What the key check needs. */
 export interface AuthOptions {
   store: KeyStore;
-  metrics?: Pick<Metrics, 'authFailure' | 'previousKeyUsed'>;
+  metrics?: Pick<Metrics, 'authFailure' | 'authenticated'>;
   /** Failed-auth throttle per client address; absent means none. */
   throttle?: FailureThrottle;
   realm?: string;
@@ -22,7 +22,9 @@ export type KeyCheck = (ctx: Context) => boolean;
 
 /**
  * The key check (X-API-Key or Authorization: Bearer), synchronous so that routes can run it inline:
- * the valid path costs one header read and one SHA-256; failures are answered here, without throwing.
+ * the valid path costs one header read, one SHA-256 and one lookup; failures are answered here, without
+ * throwing. The client the key belongs to (`default` for the static key) goes into `ctx.state.apiClient`,
+ * for the access line and the forwarded request, and into the metrics.
  */
 export function createKeyCheck(options: AuthOptions): KeyCheck {
   const { store, metrics, throttle } = options;
@@ -56,7 +58,8 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
     if (!credential.ok) return refuse(ctx, credential.problem === 'malformed' ? malformed : unauthorized, credential.problem);
     const match = store.verify(credential.key);
     if (match === null) return refuse(ctx, unauthorized, 'invalid');
-    if (match === 'previous') metrics?.previousKeyUsed();
+    ctx.state.apiClient = match.client;
+    metrics?.authenticated(match);
     return true;
   };
 }

@@ -3,6 +3,7 @@ import type { KeyDescription } from '../reload/key-store.js';
 import type { KeyStore } from '../reload/key-store.js';
 import type { UpstreamInfo, UpstreamMonitor } from '../../proxy/upstream-monitor.js';
 import type { TrustFinding } from '../../core/file-trust.js';
+import type { ClientsDescription } from '../reload/client-table.js';
 
 /** The last key reload as health shows it (the reloader's `lastReload` fits). */
 export interface ReloadSummary {
@@ -22,6 +23,8 @@ export interface ServerStatus {
   lastReload?: ReloadSummary;
   /** Key files and directories others than their owner can write (TrustReport); the same array until it changes. */
   fileTrust?: readonly TrustFinding[];
+  /** The last reload of the clients file that did something. */
+  clientsReload?: ReloadSummary;
 }
 
 /** Everything the health answer is made of. */
@@ -33,6 +36,8 @@ export interface HealthInput {
   maxKeyAgeMs?: number;
   status: ServerStatus;
   upstream: UpstreamInfo;
+  /** The named keys, by name and fingerprint. */
+  clients?: ClientsDescription;
 }
 
 /** The `/api/v1/health` body: describes the keys by fingerprint only, never by value. */
@@ -59,16 +64,18 @@ export function healthBody(input: HealthInput): Record<string, unknown> {
       body.previousKey = { fingerprint: d.previous.fingerprint, until: d.previous.until.toISOString(), active: d.previous.active };
     }
   }
-  const reload = status.lastReload;
-  if (reload) {
-    body.lastReload = {
-      outcome: reload.outcome, trigger: reload.trigger, reason: reload.reason, fingerprint: reload.fingerprint,
-      at: reload.at.toISOString(), checkedAt: reload.checkedAt?.toISOString(),
-    };
-  }
+  if (status.lastReload) body.lastReload = summary(status.lastReload);
   if (status.fileTrust) body.fileTrust = { ok: status.fileTrust.length === 0, writableByOthers: status.fileTrust };
+  if (input.clients) body.clients = { ...input.clients, lastReload: status.clientsReload && summary(status.clientsReload) };
   body.upstream = input.upstream;
   return body;
+}
+
+function summary(reload: ReloadSummary): Record<string, unknown> {
+  return {
+    outcome: reload.outcome, trigger: reload.trigger, reason: reload.reason, fingerprint: reload.fingerprint,
+    at: reload.at.toISOString(), checkedAt: reload.checkedAt?.toISOString(),
+  };
 }
 
 /** Why the server is not ready, or undefined when it is. */
@@ -92,8 +99,8 @@ export interface HealthCacheOptions {
 
 /**
  * The health answer as a JSON string, rebuilt only when something in it may have changed: the second
- * (its times are whole seconds), the key set, the previous key's window closing, the last reload, the
- * upstream state or readiness. Checking that costs a few comparisons per request; building costs far more.
+ * (its times are whole seconds), the key set or the named keys, the previous key's window closing, the last
+ * reloads, the upstream state or readiness. Checking that costs a few comparisons per request; building costs far more.
  */
 export function createHealthCache(options: HealthCacheOptions): { body(): string | Promise<string> } {
   const { store, clock } = options;
@@ -104,13 +111,14 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
   let upstreamInfo: UpstreamInfo | undefined;
   let accepting = true;
   let trust: ServerStatus['fileTrust'];
+  let clientsReload: ReloadSummary | undefined;
   const build = (info: UpstreamInfo): string => {
     const now = clock();
     const status = options.status();
     if (now < validUntil && store.version === version && status.lastReload === reload && info === upstreamInfo
-      && status.accepting === accepting && status.fileTrust === trust) return text;
+      && status.accepting === accepting && status.fileTrust === trust && status.clientsReload === clientsReload) return text;
     text = JSON.stringify(healthBody({ description: store.describe(), now, startedAt: options.startedAt, version: options.version,
-      maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
+      maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info, clients: store.clients.describe(now) }));
     // Good until the next whole second, or the moment the previous key's window closes if that is sooner.
     validUntil = Math.min(Math.floor(now / 1000) * 1000 + 1000, store.previousUntil ?? Infinity);
     version = store.version;
@@ -118,6 +126,7 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
     upstreamInfo = info;
     accepting = status.accepting;
     trust = status.fileTrust;
+    clientsReload = status.clientsReload;
     return text;
   };
   return {

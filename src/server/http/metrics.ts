@@ -1,6 +1,8 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { DEFAULT_CLIENT } from '../../core/client-name.js';
 import { keyAgeMs } from '../reload/key-age.js';
-import type { KeyStore } from '../reload/key-store.js';
+import type { KeyMatch, KeyStore } from '../reload/key-store.js';
+import { registerClientMetrics } from './client-metrics.js';
 
 /** Route labels: the daemon's own routes, everything forwarded, and everything else. Fixed, so cardinality is too. */
 export const ROUTE_LABELS = ['/livez', '/readyz', '/api/v1/health', '/metrics', '/api/v1/*', 'other'] as const;
@@ -13,11 +15,14 @@ export interface Metrics {
   /** Counts a finished request by route label and status code; allocation-free. */
   request(route: string, status: number): void;
   authFailure(reason: AuthFailure): void;
-  previousKeyUsed(): void;
+  /** Counts an authenticated request by client, and a previous key used inside its window. */
+  authenticated(match: KeyMatch): void;
   /** Counts a key file re-read: every one as a check, those that loaded or rejected by result. */
   keyReload(outcome: 'loaded' | 'unchanged' | 'rejected'): void;
   /** Counts a history read that failed (not a regular file, stalled, unreadable). */
   historyReadFailure(): void;
+  /** Counts a clients file re-read, those that loaded or rejected by result. */
+  clientsReload(outcome: 'loaded' | 'unchanged' | 'rejected'): void;
 }
 
 /** Options for createMetrics. */
@@ -58,7 +63,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const failures = { missing: authFailures.labels('missing'), invalid: authFailures.labels('invalid'),
     malformed: authFailures.labels('malformed'), throttled: authFailures.labels('throttled') };
   const previousUsed = new Counter({
-    name: 'qwen_auth_previous_key_total', help: 'Requests authenticated with the previous key inside its grace window',
+    name: 'qwen_auth_previous_key_total', help: 'Requests authenticated with the static key\'s previous key inside its grace window',
     registers: [registry],
   });
   // A re-read that finds the key unchanged (the backstop's, every few seconds) is no reload: it only
@@ -113,6 +118,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     keyGauge('qwen_key_files_writable_by_others', 'Key files, histories and their directories that others than their owner can write', () => writableByOthers());
   }
 
+  const clients = registerClientMetrics(registry, store, clock);
   return {
     registry,
     request(route, status) {
@@ -120,11 +126,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
       byCode[status >= 100 && status < 600 ? status : 0]! += 1;
     },
     authFailure: (reason) => failures[reason].inc(),
-    previousKeyUsed: () => previousUsed.inc(),
+    authenticated(match) {
+      clients.request(match.client);
+      if (match.key === 'current') return;
+      if (match.client === DEFAULT_CLIENT) previousUsed.inc();
+      else clients.previousKeyUsed();
+    },
     keyReload(outcome) {
       checks.inc();
       if (outcome !== 'unchanged') byResult[outcome].inc();
     },
     historyReadFailure: () => historyFailures.inc(),
+    clientsReload: (outcome) => clients.reload(outcome),
   };
 }

@@ -1,9 +1,11 @@
 import { hash, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_CLIENT } from '../../core/client-name.js';
 import { fingerprint } from '../../core/key.js';
 import type { KeySet, KeySource } from '../../core/key-set.js';
+import { ClientTable } from './client-table.js';
+import type { ClientsDescription, KeyMatch } from './client-table.js';
 
-/** Which key a request presented, if any valid one. */
-export type Match = 'current' | 'previous' | null;
+export type { KeyMatch } from './client-table.js';
 
 /** A description of the keys in force, by fingerprint only. */
 export interface KeyDescription {
@@ -22,16 +24,19 @@ interface Entry {
 }
 
 const EMPTY_DIGEST = Buffer.alloc(32);
+const STATIC_CURRENT: KeyMatch = Object.freeze({ client: DEFAULT_CLIENT, key: 'current' });
+const STATIC_PREVIOUS: KeyMatch = Object.freeze({ client: DEFAULT_CLIENT, key: 'previous' });
 
 /**
- * Holds the valid keys as SHA-256 digests and answers "is this presented key valid now?".
- * Digests are made once per swap; a request hashes only what it presented, and both sides
- * being fixed-size digests, the comparison leaks neither content nor length. The one-shot
- * `crypto.hash` (its digest as a 'binary' string, one char per byte, copied into a reused buffer)
- * costs about a fifth of `createHash().update().digest()`, which builds a stream object per call.
+ * Holds the valid keys as SHA-256 digests and answers "is this presented key valid now, and whose is it?".
+ * Digests are made once per swap; a request hashes only what it presented, once. The static key is compared
+ * in constant time (both sides fixed-size digests, so neither content nor length leaks); the named keys are
+ * one Map lookup of that same digest (see docs/security.md for why a lookup is safe there). The one-shot
+ * `crypto.hash` costs about a fifth of `createHash().update().digest()`, which builds a stream object per call.
  */
 export class KeyStore {
   #entry: Entry | undefined;
+  #clients: ClientTable = ClientTable.EMPTY;
   readonly #clock: () => number;
   // The presented key's digest lands here: verify is synchronous, so one buffer per store serves every request.
   readonly #candidate = Buffer.alloc(32);
@@ -62,13 +67,24 @@ export class KeyStore {
     };
   }
 
+  /** Puts a new set of named keys in force at once (the clients file changed); the static key is untouched. */
+  swapClients(table: ClientTable): void {
+    this.#clients = table;
+    this.#version++;
+  }
+
+  /** The named keys in force. */
+  get clients(): ClientTable {
+    return this.#clients;
+  }
+
   /** Ends the previous key's window now (used when a revocation arrives for it). */
   endPrevious(): void {
     if (this.#entry) this.#entry.previousUntil = 0;
     this.#version++;
   }
 
-  /** Changes whenever the key set does (swap, endPrevious), so a description can be cached until it moves. */
+  /** Changes whenever the key set does (swap, swapClients, endPrevious), so a description can be cached until it moves. */
   get version(): number {
     return this.#version;
   }
@@ -84,18 +100,32 @@ export class KeyStore {
     return this.#entry !== undefined;
   }
 
-  /** Checks a presented key against the current key and, inside its window, the previous one. */
-  verify(presented: string | undefined): Match {
+  /**
+   * Checks a presented key: the static key's current key and, inside its window, its previous one; then the
+   * named keys that have not expired (and rotated clients' previous keys inside their windows). One SHA-256
+   * of the presented key, two constant-time comparisons, one Map lookup, whatever the number of clients.
+   */
+  verify(presented: string | undefined): KeyMatch | null {
+    if (presented === undefined) return null;
+    const digest = hash('sha256', presented, 'hex');
     const entry = this.#entry;
-    if (!entry || presented === undefined) return null;
-    const candidate = this.#candidate;
-    candidate.write(hash('sha256', presented, 'binary'), 0, 'latin1');
-    // Stopping at a match of the current key tells the caller only what the 200 will tell it anyway;
-    // every other key, the previous one included, takes both comparisons, so they all cost the same.
-    if (timingSafeEqual(candidate, entry.digest)) return 'current';
-    const isPrevious = timingSafeEqual(candidate, entry.previousDigest ?? EMPTY_DIGEST);
-    if (isPrevious && entry.previousDigest && this.#clock() < entry.previousUntil) return 'previous';
-    return null;
+    if (entry) {
+      const candidate = this.#candidate;
+      candidate.write(digest, 0, 'hex');
+      // Stopping at a match of the current key tells the caller only what the 200 will tell it anyway;
+      // every other key, the previous one included, takes both comparisons, so they all cost the same.
+      if (timingSafeEqual(candidate, entry.digest)) return STATIC_CURRENT;
+      const isPrevious = timingSafeEqual(candidate, entry.previousDigest ?? EMPTY_DIGEST);
+      if (isPrevious && entry.previousDigest && this.#clock() < entry.previousUntil) return STATIC_PREVIOUS;
+    }
+    const named = this.#clients.keys.get(digest);
+    if (named === undefined || (named.until !== Infinity && this.#clock() >= named.until)) return null;
+    return named.match;
+  }
+
+  /** The named keys as of now: counts and those expiring within a week, by name and fingerprint. */
+  describeClients(): ClientsDescription {
+    return this.#clients.describe(this.#clock());
   }
 
   /** The keys in force by fingerprint, with the previous key's window as of now. */
@@ -110,5 +140,5 @@ export class KeyStore {
 }
 
 function digest(key: string): Buffer {
-  return Buffer.from(hash('sha256', key, 'binary'), 'latin1');
+  return Buffer.from(hash('sha256', key, 'hex'), 'hex');
 }

@@ -20,6 +20,8 @@ export interface KeyWatcherOptions {
   onChange: (trigger: string) => void;
   /** Told about watch errors; nothing is ever thrown out of the watcher. */
   onError?: (err: Error) => void;
+  /** Further files in the key's directory whose changes matter too (the clients file). */
+  alsoWatch?: readonly string[];
 }
 
 /** A running watch. */
@@ -39,11 +41,11 @@ export const DEFAULT_SETTLE_MS = 100;
  * and re-creating the key's directory cannot kill the watch; `..data` is where a Kubernetes Secret
  * volume swaps its content (the key file itself, a symlink into it, never changes there).
  */
-export function watchedPaths(keyFile: string): { root: string; relevant: Set<string> } {
+export function watchedPaths(keyFile: string, alsoWatch: readonly string[] = []): { root: string; relevant: Set<string> } {
   const file = resolve(keyFile);
   const dir = dirname(file);
   const root = dirname(dir);
-  return { root, relevant: new Set([root, dir, join(dir, '..data'), file, historyPathFor(file)]) };
+  return { root, relevant: new Set([root, dir, join(dir, '..data'), file, historyPathFor(file), ...alsoWatch.map((f) => resolve(f))]) };
 }
 
 /** Watches the key file so that no way of replacing it goes unseen. Resolves once the watch is established. */
@@ -78,7 +80,7 @@ export async function watchKeyFile(options: KeyWatcherOptions): Promise<KeyWatch
     return { close: async () => stop() };
   }
 
-  const { root, relevant } = watchedPaths(options.keyFile);
+  const { root, relevant } = watchedPaths(options.keyFile, options.alsoWatch);
   // Every event in the watched directories passes through here, most of them about other files (an
   // editor's or a writer's temp files): a name that cannot be relevant is dropped before any path work.
   const names = new Set([...relevant].map((path) => basename(path)));

@@ -6,13 +6,15 @@ import type { FileReads } from '../../core/regular-file.js';
 /** What a TrustReport needs. */
 export interface TrustReportOptions {
   keyFile: string;
+  /** The clients file, checked like the key file: whoever can write it can add a key of their own. */
+  clientsFile?: string;
   logger: Logger;
   reads: FileReads;
   identity?: Identity;
 }
 
 /**
- * Which of the key file, its history and their directories others than their owner can write (as ssh
+ * Which of the key file, its history, the clients file and their directories others than their owner can write (as ssh
  * checks a private key's): re-checked at every reload, logged at error when the set changes (not at
  * every backstop re-read), shown in health and metrics. While it names anything, the history grants no
  * windows: whoever can write there could open one for a key of their choosing.
@@ -40,7 +42,7 @@ export class TrustReport {
   async check(): Promise<readonly TrustFinding[]> {
     let findings: TrustFinding[];
     try {
-      findings = await untrustedPaths(this.#o.keyFile, { ...this.#o.identity, reads: this.#o.reads });
+      findings = await untrustedPaths(this.#o.keyFile, { ...this.#o.identity, reads: this.#o.reads, clientsFile: this.#o.clientsFile });
     } catch {
       return this.#findings;
     }

@@ -24,7 +24,7 @@ describe('hot reload: every way the key file changes', function () {
     keys.push(key);
     return key;
   };
-  const isCurrent = (key: string) => hot.store.verify(key) === 'current';
+  const isCurrent = (key: string) => hot.store.verify(key)?.key === 'current';
   /** Waits (≤ 1 s) until `key` is the current key; records the time since the final write began. */
   const pickedUp = async (name: string, key: string, since: number) => {
     await waitFor(() => isCurrent(key), `${name}: new key in force`);
@@ -148,7 +148,7 @@ describe('hot reload: every way the key file changes', function () {
   it('sees a revocation appended to the history while the key stays the same', async function () {
     const { key, previous } = await rotateKeyFile({ keyFile, graceMs: 10 * 60_000 });
     keys.push(key);
-    await waitFor(() => isCurrent(key) && hot.store.verify(previous) === 'previous', 'rotation with a window');
+    await waitFor(() => isCurrent(key) && hot.store.verify(previous)?.key === 'previous', 'rotation with a window');
     const t = now();
     await appendHistory(historyPathFor(keyFile), [{ time: new Date(), action: Action.revoked, key: previous }]);
     await waitFor(() => hot.store.verify(previous) === null, 'previous key revoked');

@@ -110,7 +110,7 @@ describe('key reloader', function () {
     const { store, log, reloader } = await start();
     await writeKeyFile(keyFile, 'short-key');
     expect((await reloader.reload('test')).outcome).to.equal('loaded');
-    expect(store.verify('short-key')).to.equal('current');
+    expect(store.verify('short-key')?.key).to.equal('current');
     const warning = log.lines.find((l) => l.level === 'warn' && String(l.message).startsWith('key is shorter than 16'));
     expect(warning, 'a weak-key warning').to.not.equal(undefined);
     expect(log.text().includes('short-key')).to.equal(false);
@@ -139,7 +139,7 @@ describe('key reloader', function () {
     expect(log.lines.filter((l) => l.level === 'error')).to.deep.equal([]);
     expect((await reloader.reload('retry')).reason).to.equal('KEY_EMPTY');
     expect(log.lines.filter((l) => l.level === 'error').map((l) => l.reason)).to.deep.equal(['KEY_EMPTY']);
-    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(key)?.key).to.equal('current');
     reloader.close();
   });
 
@@ -158,7 +158,7 @@ describe('key reloader', function () {
       await writeFile(keyFile, content!);
       const event = await reloader.reload('test');
       expect(event).to.include({ outcome: 'rejected', reason });
-      expect(store.verify(key)).to.equal('current');
+      expect(store.verify(key)?.key).to.equal('current');
     }
     expect(log.lines.some((l) => l.level === 'error' && l.reason === 'KEY_TOO_LARGE')).to.equal(true);
     await writeKeyFile(keyFile, key);
@@ -185,11 +185,11 @@ describe('key reloader', function () {
     const stalled = await reloader.reload('test');
     expect(stalled).to.include({ outcome: 'rejected', reason: 'KEY_READ_TIMEOUT' });
     expect(log.lines.some((l) => l.level === 'error' && l.reason === 'KEY_READ_TIMEOUT')).to.equal(true);
-    expect(store.verify(first)).to.equal('current');
+    expect(store.verify(first)?.key).to.equal('current');
     stall = false;
     release();
     await writeKeyFile(keyFile, second);
     await waitFor(async () => (await reloader.reload('test')).outcome === 'loaded', 'a reload after the stalled read returned', 2000, 10);
-    expect(store.verify(second)).to.equal('current');
+    expect(store.verify(second)?.key).to.equal('current');
   });
 });

@@ -50,13 +50,13 @@ describe('initial key source order', function () {
   it('uses the key file first, even with an env key set', async function () {
     const key = await fileKey();
     expect(await reloader.initialise({ apiKey: envKey, development: true })).to.equal('file');
-    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(key)?.key).to.equal('current');
     expect(store.verify(envKey)).to.equal(null);
   });
 
   it('falls back to QWEN_API_KEY and leaves the file system alone', async function () {
     expect(await reloader.initialise({ apiKey: envKey, development: true })).to.equal('env');
-    expect(store.verify(envKey)).to.equal('current');
+    expect(store.verify(envKey)?.key).to.equal('current');
     expect(await stat(keyFile).then(() => true, () => false)).to.equal(false);
   });
 
@@ -70,7 +70,7 @@ describe('initial key source order', function () {
 
   it('uses the development key only in development, with a loud warning', async function () {
     expect(await reloader.initialise({ development: true })).to.equal('development');
-    expect(store.verify(DEVELOPMENT_KEY)).to.equal('current');
+    expect(store.verify(DEVELOPMENT_KEY)?.key).to.equal('current');
     expect(log.lines.some((l) => l.level === 'warn' && String(l.message).includes('INSECURE'))).to.equal(true);
   });
 
@@ -78,7 +78,7 @@ describe('initial key source order', function () {
     expect(await reloader.initialise({ development: false })).to.equal('generated');
     const key = await readKeyFile(keyFile);
     secrets.push(key);
-    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(key)?.key).to.equal('current');
     expect((await stat(keyFile)).mode & 0o777).to.equal(0o600);
     const { entries } = await readHistory(historyPathFor(keyFile));
     expect(entries.map((e) => e.action)).to.deep.equal([Action.generated]);
@@ -98,7 +98,7 @@ describe('initial key source order', function () {
     const key = await readKeyFile(keyFile);
     secrets.push(key);
     expect([...sources].sort()).to.deep.equal(['file', 'file', 'generated']);
-    for (const o of others) expect(o.store.verify(key)).to.equal('current');
+    for (const o of others) expect(o.store.verify(key)?.key).to.equal('current');
     const { entries } = await readHistory(historyPathFor(keyFile));
     expect(entries.map((e) => e.action)).to.deep.equal([Action.generated]);
     for (const o of others) expect(secrets.filter((k) => o.log.text().includes(k)).length).to.equal(0);
@@ -120,7 +120,7 @@ describe('initial key source order', function () {
       const key = await fileKey();
       const event = await reloader.reload('test');
       expect(event.outcome).to.equal('loaded');
-      expect(store.verify(key)).to.equal('current');
+      expect(store.verify(key)?.key).to.equal('current');
     });
   }
 
@@ -138,7 +138,7 @@ describe('initial key source order', function () {
     const event = await reloader.reload('test');
     expect(event.outcome).to.equal('rejected');
     expect(event.reason).to.equal('KEY_MISSING');
-    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(key)?.key).to.equal('current');
     expect(store.verify(envKey)).to.equal(null);
     expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
     // Reported once the short re-check finds it still missing, then not on every later re-check.
@@ -158,7 +158,7 @@ describe('initial key source order', function () {
     const event = await reloader.reload('test');
     expect(event.outcome).to.equal('loaded');
     expect(event.source).to.equal('file');
-    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(key)?.key).to.equal('current');
     expect(store.describe()!.source).to.equal('file');
   });
 
@@ -167,7 +167,7 @@ describe('initial key source order', function () {
     await reloader.initialise({ development: true });
     const key = await fileKey();
     await reloader.reload('test');
-    expect(store.verify(key)).to.equal('current');
+    expect(store.verify(key)?.key).to.equal('current');
     expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
   });
 });

@@ -10,7 +10,7 @@ describe('KeyStore', () => {
     const store = new KeyStore();
     expect(store.verify(KEY)).to.equal(null);
     store.swap({ current: { key: KEY, source: 'file' } });
-    expect(store.verify(KEY)).to.equal('current');
+    expect(store.verify(KEY)?.key).to.equal('current');
     for (const other of [KEY.slice(0, -1), KEY + 'x', KEY.toLowerCase(), '', ' ' + KEY, 'é'.repeat(40), undefined]) {
       expect(store.verify(other)).to.equal(null);
     }
@@ -20,14 +20,14 @@ describe('KeyStore', () => {
     let now = 1_000_000;
     const store = new KeyStore({ clock: () => now });
     store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(now + 1000) } });
-    expect(store.verify(OLD)).to.equal('previous');
+    expect(store.verify(OLD)?.key).to.equal('previous');
     now += 999;
-    expect(store.verify(OLD)).to.equal('previous');
+    expect(store.verify(OLD)?.key).to.equal('previous');
     expect(store.describe()?.previous?.active).to.equal(true);
     now += 1;
     expect(store.verify(OLD)).to.equal(null);
     expect(store.describe()?.previous?.active).to.equal(false);
-    expect(store.verify(KEY)).to.equal('current');
+    expect(store.verify(KEY)?.key).to.equal('current');
     now = 1_000_000;
     store.endPrevious();
     expect(store.verify(OLD)).to.equal(null);
@@ -51,7 +51,7 @@ describe('KeyStore', () => {
     const store = new KeyStore();
     store.swap({ current: { key: KEY, source: 'file' } });
     // A failed check must leave nothing behind that lets the next, different key through.
-    const answers = [OLD, KEY, OLD, KEY + KEY, KEY].map((k) => store.verify(k));
+    const answers = [OLD, KEY, OLD, KEY + KEY, KEY].map((k) => store.verify(k)?.key ?? null);
     expect(answers).to.deep.equal([null, 'current', null, null, 'current']);
   });
 

@@ -101,7 +101,7 @@ describe('key watcher', function () {
       const key = generateKey();
       const start = performance.now();
       await writeKeyFile(keyFile, key);
-      await waitFor(() => hot.store.verify(key) === 'current', 'poll pickup', 1000);
+      await waitFor(() => hot.store.verify(key)?.key === 'current', 'poll pickup', 1000);
       const latency = performance.now() - start;
       console.log(`      (poll mode, 100 ms period: picked up after ${latency.toFixed(1)} ms)`);
       expect(hot.events.every((e) => e.trigger === 'poll' || e.trigger === 'initialise')).to.equal(true);
@@ -162,7 +162,7 @@ describe('key watcher', function () {
       await mkdir(join(dir, 'x', 'y'), { recursive: true });
       const key = generateKey();
       await writeKeyFile(late, key);
-      await waitFor(() => hot.store.verify(key) === 'current', 'backstop pickup', 1000);
+      await waitFor(() => hot.store.verify(key)?.key === 'current', 'backstop pickup', 1000);
       expect(hot.reloader.lastReload?.source).to.equal('file');
       expect(hot.events.some((e) => e.outcome === 'loaded' && e.trigger === 'backstop')).to.equal(true);
     } finally {

@@ -81,7 +81,7 @@ describe('hot reload: Kubernetes Secret volume', function () {
     return { key, previous, swappedAt };
   };
   const pickedUp = async (name: string, key: string, since: number) => {
-    await waitFor(() => hot!.store.verify(key) === 'current', name);
+    await waitFor(() => hot!.store.verify(key)?.key === 'current', name);
     latencies.add(name, performance.now() - since);
   };
 
@@ -90,7 +90,7 @@ describe('hot reload: Kubernetes Secret volume', function () {
     const before = Date.now();
     const { key, previous, swappedAt } = await rotate({ graceMs: 10 * 60_000 });
     await pickedUp('5 ..data swap (rotate --grace 10m)', key, swappedAt);
-    expect(hot.store.verify(previous)).to.equal('previous');
+    expect(hot.store.verify(previous)?.key).to.equal('previous');
     const until = hot.store.describe()!.previous!.until.getTime();
     expect(until).to.be.within(before + 10 * 60_000, Date.now() + 10 * 60_000);
   });
@@ -99,12 +99,12 @@ describe('hot reload: Kubernetes Secret volume', function () {
     hot = await startHotReload(volume.keyFile, { graceMs: 60 * 60_000 });
     const { key, previous, swappedAt } = await rotate();
     await pickedUp('5 ..data swap (server grace 1h)', key, swappedAt);
-    expect(hot.store.verify(previous)).to.equal('previous');
+    expect(hot.store.verify(previous)?.key).to.equal('previous');
     await appendHistory(historyPathFor(local), [{ time: new Date(), action: Action.revoked, key: previous }]);
     const revokedAt = await volume.update(local);
     await waitFor(() => hot!.store.verify(previous) === null, 'previous key revoked');
     latencies.add('5 revocation through ..data', performance.now() - revokedAt);
-    expect(hot.store.verify(key)).to.equal('current');
+    expect(hot.store.verify(key)?.key).to.equal('current');
   });
 
   it('gives no window after rotate --revoke through the volume', async function () {
@@ -117,8 +117,8 @@ describe('hot reload: Kubernetes Secret volume', function () {
   it('keeps the window across a restart inside it', async function () {
     const { key, previous } = await rotate({ graceMs: 10 * 60_000 });
     hot = await startHotReload(volume.keyFile, { graceMs: 0 });
-    expect(hot.store.verify(key)).to.equal('current');
-    expect(hot.store.verify(previous)).to.equal('previous');
+    expect(hot.store.verify(key)?.key).to.equal('current');
+    expect(hot.store.verify(previous)?.key).to.equal('previous');
   });
 
   it('the last swap wins after 30 swaps in quick succession', async function () {
