@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { clientResponseHeaders, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
+import { DEFAULT_CLIENT_HEADER, clientResponseHeaders, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
 import { resolveRequestId } from '../../src/proxy/request-id.js';
 import { BodyTooLargeError, declaredLengthExceeds } from '../../src/proxy/body-limit.js';
 import { classifyUpstreamError } from '../../src/proxy/upstream-error.js';
@@ -33,6 +33,24 @@ describe('forward-headers', () => {
     assert.equal(out['x-forwarded-proto'], 'http');
     assert.equal(out['x-forwarded-host'], 'daemon:8000');
     assert.equal(out['x-request-id'], 'r1');
+  });
+
+  it('names the authenticated client in its header and drops a copy sent by the client, whatever its case', () => {
+    const out = upstreamRequestHeaders({
+      ...base, headers: { 'x-api-client': 'admin', 'X-Api-Client': 'root', 'x-kept': '1' }, apiClient: { header: 'x-api-client', name: 'alice' },
+    });
+    assert.equal(out['x-api-client'], 'alice');
+    assert.equal(out['X-Api-Client'], undefined);
+    assert.equal(out['x-kept'], '1');
+  });
+
+  it('drops a client\'s copy of the header even when no client is named, and uses a configured name', () => {
+    const none = upstreamRequestHeaders({ ...base, headers: { 'x-api-client': 'admin' }, apiClient: { header: 'x-api-client', name: undefined } });
+    assert.equal('x-api-client' in none, false);
+    const custom = upstreamRequestHeaders({ ...base, headers: { 'x-consumer': 'admin', 'x-api-client': 'kept' }, apiClient: { header: 'x-consumer', name: 'bob' } });
+    assert.equal(custom['x-consumer'], 'bob');
+    assert.equal(custom['x-api-client'], 'kept');
+    assert.equal(DEFAULT_CLIENT_HEADER, 'x-api-client');
   });
 
   it('keeps multi-valued response headers and takes the first of a duplicated Content-Type', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/server/config.js';
 import type { Config } from '../../src/server/config.js';
 
@@ -47,5 +48,21 @@ describe('loadConfig', () => {
       expect(() => loadConfig([...argv], env), argv.join(' ') + JSON.stringify(env)).to.throw(ConfigError);
     }
     expect(() => loadConfig(['--port', 'x'], {})).to.throw(/--port \/ PORT/);
+  });
+
+  it('puts the clients file beside the key file unless --clients-file / QWEN_API_CLIENTS_FILE say otherwise', () => {
+    expect(load([]).clientsFile).to.equal(join('api', '.api_clients'));
+    expect(load(['--key-file', '/srv/k/.api_key']).clientsFile).to.equal(join('/srv/k', '.api_clients'));
+    expect(load([], { QWEN_API_CLIENTS_FILE: '/etc/c' }).clientsFile).to.equal('/etc/c');
+    expect(load(['--clients-file', '/x/c'], { QWEN_API_CLIENTS_FILE: '/etc/c' }).clientsFile).to.equal('/x/c');
+    expect(() => loadConfig(['--clients-file', ' '], {})).to.throw(ConfigError, /--clients-file \/ QWEN_API_CLIENTS_FILE/);
+  });
+
+  it('names the client to the upstream in X-Api-Client unless --client-header / QWEN_CLIENT_HEADER say otherwise', () => {
+    expect(load([]).clientHeader).to.equal('X-Api-Client');
+    expect(load([], { QWEN_CLIENT_HEADER: 'X-Consumer' }).clientHeader).to.equal('X-Consumer');
+    for (const bad of ['X Consumer', 'X-Api-Key', 'authorization', 'Host', 'X-Forwarded-For', 'x:y']) {
+      expect(() => loadConfig(['--client-header', bad], {}), bad).to.throw(ConfigError, /--client-header \/ QWEN_CLIENT_HEADER/);
+    }
   });
 });

@@ -10,6 +10,8 @@ import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
 import { watchKeyFile } from '../../../src/server/reload/key-watcher.js';
 import type { KeyWatcher, WatchMode } from '../../../src/server/reload/key-watcher.js';
 import type { InitialKeyEnv } from '../../../src/server/reload/key-source.js';
+import { ClientsReloader } from '../../../src/server/reload/clients-reloader.js';
+import { clientsPathFor } from '../../../src/core/clients-file.js';
 
 /** A unique temp directory, removed by the returned cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -87,6 +89,44 @@ export async function startHotReload(keyFile: string, options: {
     close: async () => {
       await watcher.close();
       reloader.close();
+    },
+  };
+}
+
+/** The key file's and the clients file's reloaders on one watch, as the daemon wires them. */
+export interface ClientsHotReload {
+  store: KeyStore;
+  clients: ClientsReloader;
+  events: ReloadEvent[];
+  log: ReturnType<typeof captureLogger>;
+  close(): Promise<void>;
+}
+
+/** Starts store, both reloaders and the watch on `keyFile` with the clients file beside it; the backstop is off unless asked for. */
+export async function startClientsHotReload(keyFile: string, options: { graceMs?: number; backstopMs?: number; mode?: WatchMode } = {}): Promise<ClientsHotReload> {
+  const log = captureLogger();
+  const store = new KeyStore();
+  const events: ReloadEvent[] = [];
+  const reloader = new KeyReloader({ keyFile, store, graceMs: options.graceMs ?? 0, logger: log.logger });
+  const clientsFile = clientsPathFor(keyFile);
+  const clients = new ClientsReloader({
+    clientsFile, store, graceMs: options.graceMs ?? 0, maxGraceMs: 7 * 86_400_000, logger: log.logger, onReload: (e) => events.push(e),
+  });
+  await reloader.initialise({ development: false });
+  await clients.reload('initialise');
+  const watcher = await watchKeyFile({
+    keyFile, mode: options.mode ?? 'events', backstopMs: options.backstopMs ?? 0, alsoWatch: [clientsFile],
+    onChange: (trigger) => {
+      void reloader.reload(trigger);
+      void clients.reload(trigger);
+    },
+  });
+  return {
+    store, clients, events, log,
+    close: async () => {
+      await watcher.close();
+      reloader.close();
+      clients.close();
     },
   };
 }

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
+import { digestOf } from '../../../src/core/key.js';
+import { ClientTable } from '../../../src/server/reload/client-table.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 
 const KEY = 'qwk_store_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
@@ -62,5 +64,61 @@ describe('KeyStore', () => {
     expect(text.includes(KEY) || text.includes(OLD)).to.equal(false);
     const expected = 'sha256:' + createHash('sha256').update(KEY).digest('hex').slice(0, 12);
     expect(store.describe()?.fingerprint).to.equal(expected);
+  });
+
+  describe('named keys', () => {
+    const ALICE = 'qwk_alice_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
+    const ALICE_OLD = 'qwk_alice_old_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';
+    const table = (now: number) => new ClientTable([
+      { name: 'alice', sha256: digestOf(ALICE), created: new Date(now), expires: new Date(now + 1000),
+        previous: { sha256: digestOf(ALICE_OLD), rotated: new Date(now), until: new Date(now + 500) } },
+      { name: 'bob', sha256: digestOf(OLD), created: new Date(now) },
+    ], { graceMs: 0, maxGraceMs: 86_400_000 });
+
+    it('says whose key it is: default for the static key, the name for a named one', () => {
+      const store = new KeyStore();
+      store.swap({ current: { key: KEY, source: 'file' } });
+      store.swapClients(table(Date.now()));
+      expect(store.verify(KEY)).to.deep.equal({ client: 'default', key: 'current' });
+      expect(store.verify(ALICE)).to.deep.equal({ client: 'alice', key: 'current' });
+      expect(store.verify(ALICE_OLD)).to.deep.equal({ client: 'alice', key: 'previous' });
+      expect(store.verify(ALICE + 'x')).to.equal(null);
+      expect(store.verify(undefined)).to.equal(null);
+    });
+
+    it('refuses a named key from the millisecond it expires, and a previous one when its window ends', () => {
+      let now = 1_000_000;
+      const store = new KeyStore({ clock: () => now });
+      store.swapClients(table(now));
+      now += 499;
+      expect(store.verify(ALICE_OLD)?.client).to.equal('alice');
+      now += 1;
+      expect(store.verify(ALICE_OLD)).to.equal(null);
+      now += 499;
+      expect(store.verify(ALICE)?.client).to.equal('alice');
+      now += 1;
+      expect(store.verify(ALICE)).to.equal(null);
+      expect(store.verify(OLD)?.client, 'a key without expiry').to.equal('bob');
+    });
+
+    it('accepts named keys with no static key loaded, and the static key first when both match', () => {
+      const store = new KeyStore();
+      store.swapClients(table(Date.now()));
+      expect(store.loaded).to.equal(false);
+      expect(store.verify(OLD)?.client).to.equal('bob');
+      store.swap({ current: { key: OLD, source: 'file' } });
+      expect(store.verify(OLD)?.client).to.equal('default');
+    });
+
+    it('swaps the whole set at once and moves its version', () => {
+      const store = new KeyStore();
+      const before = store.version;
+      store.swapClients(table(Date.now()));
+      expect(store.version).to.equal(before + 1);
+      expect(store.clients.size).to.equal(2);
+      store.swapClients(ClientTable.EMPTY);
+      expect(store.verify(ALICE)).to.equal(null);
+      expect(store.describeClients()).to.include({ active: 0, expired: 0 });
+    });
   });
 });

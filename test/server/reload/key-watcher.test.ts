@@ -25,6 +25,12 @@ describe('key watcher', function () {
       [dir, join(dir, 'api'), join(dir, 'api', '..data'), keyFile, keyFile + '_history'].sort());
   });
 
+  it('also watches the files it is given (the clients file beside the key)', () => {
+    const { relevant } = watchedPaths(keyFile, [join(dir, 'api', '.api_clients')]);
+    expect(relevant.has(join(dir, 'api', '.api_clients'))).to.equal(true);
+    expect(relevant.size).to.equal(6);
+  });
+
   it('ignores unrelated files next to the key', async function () {
     const triggers: string[] = [];
     const watcher = await watchKeyFile({ keyFile, mode: 'events', backstopMs: 0, onChange: (t) => triggers.push(t) });
