@@ -11,15 +11,25 @@
   .\api\manage-key.ps1 -Rotate -Grace 10m
 .EXAMPLE
   $key = .\api\manage-key.ps1 -Show
+.EXAMPLE
+  $key = .\api\manage-key.ps1 -Add alice -Expires 30d
+.EXAMPLE
+  .\api\manage-key.ps1 -Remove alice
 #>
-[CmdletBinding()]
+# Only NAME is positional (-Add alice, -Remove alice, -Rotate alice); everything else is named.
+[CmdletBinding(PositionalBinding = $false)]
 param(
+  [Parameter(Position = 0)]
+  [string]$Name,
   [switch]$Generate,
   [switch]$Show,
   [switch]$Rotate,
   [switch]$History,
   [switch]$Status,
   [switch]$Test,
+  [switch]$Add,
+  [switch]$List,
+  [switch]$Remove,
   [switch]$Force,
   [switch]$Revoke,
   [switch]$Json,
@@ -28,7 +38,9 @@ param(
   [string]$Grace,
   [string]$MaxGrace,
   [string]$KeyFile,
-  [string]$Url
+  [string]$Url,
+  [string]$Expires,
+  [string]$ClientsFile
 )
 
 $repo = Split-Path -Parent $PSScriptRoot
@@ -39,9 +51,10 @@ if (-not (Test-Path -LiteralPath $cli)) {
 }
 
 $cliArgs = @()
-foreach ($name in 'Generate', 'Show', 'Rotate', 'History', 'Status', 'Test') {
-  if ((Get-Variable -Name $name -ValueOnly).IsPresent) { $cliArgs += $name.ToLowerInvariant() }
+foreach ($command in 'Generate', 'Show', 'Rotate', 'History', 'Status', 'Test', 'Add', 'List', 'Remove') {
+  if ((Get-Variable -Name $command -ValueOnly).IsPresent) { $cliArgs += $command.ToLowerInvariant() }
 }
+if ($PSBoundParameters.ContainsKey('Name')) { $cliArgs += $Name }
 if ($Force) { $cliArgs += '--force' }
 if ($Revoke) { $cliArgs += '--revoke' }
 if ($Json) { $cliArgs += '--json' }
@@ -50,6 +63,10 @@ if ($Help) { $cliArgs += '--help' }
 if ($PSBoundParameters.ContainsKey('Grace')) { $cliArgs += '--grace', $Grace }
 if ($PSBoundParameters.ContainsKey('MaxGrace')) { $cliArgs += '--max-grace', $MaxGrace }
 if ($PSBoundParameters.ContainsKey('Url')) { $cliArgs += '--url', $Url }
+if ($PSBoundParameters.ContainsKey('Expires')) { $cliArgs += '--expires', $Expires }
+if ($PSBoundParameters.ContainsKey('ClientsFile')) {
+  $cliArgs += '--clients-file', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($ClientsFile)
+}
 if ($PSBoundParameters.ContainsKey('KeyFile')) {
   # Resolved against PowerShell's location, which is not always the process's working directory.
   $cliArgs += '--key-file', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($KeyFile)

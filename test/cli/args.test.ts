@@ -72,4 +72,46 @@ describe('cli-args', () => {
     expect(usage(['test', '--url', 'ftp://h'])).to.include('http');
     expect(usage(['show', '--key-file', ''])).to.include('--key-file');
   });
+
+  describe('named keys', () => {
+    it('takes a NAME after add, remove and rotate, and PowerShell spellings of them', () => {
+      expect(parseCliArgs(['add', 'alice'])).to.deep.include({ command: 'add' });
+      expect(parseCliArgs(['add', 'alice']).options.name).to.equal('alice');
+      expect(parseCliArgs(['-Add', 'alice']).options.name).to.equal('alice');
+      expect(parseCliArgs(['-Remove', 'bob']).command).to.equal('remove');
+      expect(parseCliArgs(['-LIST']).command).to.equal('list');
+      expect(parseCliArgs(['-Rotate', 'carol', '-Grace', '1h']).options).to.include({ name: 'carol', graceMs: 3_600_000 });
+      expect(parseCliArgs(['rotate']).options.name).to.equal(undefined);
+    });
+
+    it('reads --expires, --clients-file and their PowerShell spellings', () => {
+      expect(parseCliArgs(['add', 'a', '--expires', '30d', '--clients-file', 'c']).options).to.include({ expiresMs: 30 * 86_400_000, clientsFile: 'c' });
+      expect(parseCliArgs(['-Add', 'a', '-Expires:1h', '-ClientsFile', 'c']).options).to.include({ expiresMs: 3_600_000, clientsFile: 'c' });
+      expect(parseCliArgs(['list', '--json', '--clients-file', 'c']).options.json).to.equal(true);
+      expect(parseCliArgs(['status', '--clients-file', 'c']).options.clientsFile).to.equal('c');
+    });
+
+    it('needs a NAME for add and remove, takes none elsewhere', () => {
+      expect(usage(['add'])).to.match(/add needs a NAME/);
+      expect(usage(['remove'])).to.match(/remove needs a NAME/);
+      expect(usage(['show', 'alice'])).to.match(/one command at a time/);
+      expect(usage(['add', 'a', 'b'])).to.match(/one command at a time/);
+    });
+
+    it('refuses a name outside the alphabet, and the reserved ones', () => {
+      expect(usage(['add', 'Alice'])).to.match(/client name "Alice" is not a client name/);
+      expect(usage(['add', 'default'])).to.match(/reserved/);
+      expect(usage(['rotate', 'other'])).to.match(/reserved/);
+    });
+
+    it('keeps the named keys\' options to their commands', () => {
+      expect(usage(['rotate', '--expires', '1d'])).to.match(/--expires does not apply to rotate without a NAME/);
+      expect(usage(['rotate', '--clients-file', 'c'])).to.match(/--clients-file does not apply to rotate without a NAME/);
+      expect(usage(['generate', '--expires', '1d'])).to.match(/--expires does not apply to generate/);
+      expect(usage(['remove', 'a', '--grace', '1h'])).to.match(/--grace does not apply to remove/);
+      expect(usage(['add', 'a', '--expires', '0'])).to.match(/--expires: a lifetime longer than 0/);
+      expect(usage(['add', 'a', '--clients-file', ''])).to.match(/--clients-file needs a path/);
+      expect(usage(['rotate', 'a', '--grace', '1h', '--revoke'])).to.match(/contradict/);
+    });
+  });
 });
