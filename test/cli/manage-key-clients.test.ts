@@ -90,6 +90,14 @@ describe('manage-key named keys (processes)', function () {
     expect((await history(join(dir, 'api', '.api_key'))).entries).to.have.length(8);
   });
 
+  it('is git-ignored, with its temporary files, as the key files are', function () {
+    const check = (path: string) => spawnSync('git', ['check-ignore', '-q', path], { cwd: REPO }).status;
+    if (check('api/.api_key') === null) this.skip();
+    for (const path of ['api/.api_key', 'api/.api_clients', 'api/.api_clients.0123456789abcdef.tmp', 'elsewhere/.api_clients']) {
+      expect(check(path), path).to.equal(0);
+    }
+  });
+
   it('lets the PowerShell wrapper pass -Add, -List, -Remove and -Rotate NAME through (api/manage-key.ps1)', async () => {
     const ps1 = await readFile(join(REPO, 'api', 'manage-key.ps1'), 'utf8');
     for (const parameter of ['[switch]$Add', '[switch]$List', '[switch]$Remove', '[string]$Name', '[string]$Expires', '[string]$ClientsFile']) {
