@@ -1,5 +1,5 @@
 import { EXPIRING_SOON_MS } from '../core/clients-file.js';
-import type { ClientRecord } from '../core/clients-file.js';
+import type { ClientRecord } from '../core/clients-format.js';
 import { fingerprintOfDigest } from '../core/key.js';
 
 /** A named key as `list` shows it: by fingerprint, never by key (the clients file holds none). */

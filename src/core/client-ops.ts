@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { replaceFile } from './atomic-write.js';
 import { clientAction } from './client-history.js';
 import { readClientsFile, writeClientsFile } from './clients-file.js';
-import type { ClientRecord } from './clients-file.js';
+import type { ClientRecord } from './clients-format.js';
 import { KeyFileError } from './errors.js';
 import { historyPathFor } from './history.js';
 import type { HistoryEntry } from './history.js';

@@ -1,5 +1,5 @@
 import { EXPIRING_SOON_MS } from '../../core/clients-file.js';
-import type { ClientRecord } from '../../core/clients-file.js';
+import type { ClientRecord } from '../../core/clients-format.js';
 import { fingerprintOfDigest } from '../../core/key.js';
 
 /** Which key a request presented: whose (`default` for the static key), and whether its current or previous one. */
@@ -8,9 +8,8 @@ export interface KeyMatch {
   readonly key: 'current' | 'previous';
 }
 
-/** One named key as verification sees it: who it belongs to and until when (ms; Infinity: no end). */
-export interface ClientKey {
-  readonly match: KeyMatch;
+/** One named key as verification sees it: the match it answers (one object per key, made once per load) and until when (ms; Infinity: no end). */
+export interface ClientKey extends KeyMatch {
   readonly until: number;
 }
 
@@ -64,7 +63,7 @@ export class ClientTable {
     let cut = 0;
     for (const record of records) {
       const expires = record.expires ? record.expires.getTime() : Infinity;
-      keys.set(record.sha256, { match: Object.freeze({ client: record.name, key: 'current' }), until: expires });
+      keys.set(record.sha256, { client: record.name, key: 'current', until: expires });
       if (expires !== Infinity) expiries.push({ name: record.name, fingerprint: fingerprintOfDigest(record.sha256), expires });
       const previous = record.previous;
       if (!previous) continue;
@@ -73,7 +72,7 @@ export class ClientTable {
       if (asked > rotated + rules.maxGraceMs) cut++;
       const until = Math.min(asked, rotated + rules.maxGraceMs, expires);
       if (until <= rotated) continue;
-      keys.set(previous.sha256, { match: Object.freeze({ client: record.name, key: 'previous' }), until });
+      keys.set(previous.sha256, { client: record.name, key: 'previous', until });
       windowEnds.push({ expires: until });
     }
     this.keys = keys;

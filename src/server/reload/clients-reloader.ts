@@ -1,5 +1,7 @@
 import type { Logger } from 'winston';
-import { parseClients, readClientsBytes } from '../../core/clients-file.js';
+import { readClientsBytes } from '../../core/clients-file.js';
+import { parseClients } from '../../core/clients-format.js';
+import type { ParsedLines } from '../../core/clients-format.js';
 import { formatDuration } from '../../core/duration.js';
 import { KeyFileError, isErrnoCode } from '../../core/errors.js';
 import { FileReads } from '../../core/regular-file.js';
@@ -39,6 +41,8 @@ export class ClientsReloader {
   readonly #serial: (trigger: string) => Promise<ReloadEvent>;
   readonly #clock: () => number;
   #bytes: Buffer | undefined;
+  // The lines of the last good file and their records: a change to one client parses one line.
+  #lines: ParsedLines = {};
   #reported: string | undefined;
   #retry: NodeJS.Timeout | undefined;
 
@@ -73,7 +77,7 @@ export class ClientsReloader {
       if (this.#reported) this.#o.logger.info('clients file valid again', { clientsFile: this.#o.clientsFile, trigger });
       return this.#emit('unchanged', trigger);
     }
-    const table = new ClientTable(parseClients(bytes), this.#o);
+    const table = new ClientTable(parseClients(bytes, this.#lines), this.#o);
     this.#o.store.swapClients(table);
     this.#bytes = bytes;
     const { active, expired, previousKeys } = table.describe(this.#clock());

@@ -120,7 +120,7 @@ export class KeyStore {
     }
     const named = this.#clients.keys.get(digest);
     if (named === undefined || (named.until !== Infinity && this.#clock() >= named.until)) return null;
-    return named.match;
+    return named;
   }
 
   /** The named keys as of now: counts and those expiring within a week, by name and fingerprint. */

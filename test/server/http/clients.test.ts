@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { digestOf } from '../../../src/core/key.js';
-import type { ClientRecord } from '../../../src/core/clients-file.js';
+import type { ClientRecord } from '../../../src/core/clients-format.js';
 import { createMetrics, type Metrics } from '../../../src/server/http/metrics.js';
 import { MAX_CLIENT_SERIES } from '../../../src/server/http/client-metrics.js';
 import { ClientTable } from '../../../src/server/reload/client-table.js';
