@@ -7,16 +7,21 @@ import { readFileSync } from 'node:fs';
 
 const REPORT = process.argv[2] ?? 'reports/mutation/mutation.json';
 
-/** The modules held to 90 %: key format, key file, history and its reader, windows, key store, auth. */
+/** The modules held to 90 %: key format, key file, history and its reader, windows, named keys, key store, auth. */
 export const CORE_AND_AUTH = [
   'src/core/key.ts',
   'src/core/key-file.ts',
+  'src/core/client-name.ts',
+  'src/core/client-history.ts',
+  'src/core/clients-format.ts',
+  'src/core/clients-file.ts',
   'src/core/history.ts',
   'src/core/history-file.ts',
   'src/core/history-state.ts',
   'src/core/history-reader.ts',
   'src/core/key-window.ts',
   'src/server/reload/key-store.ts',
+  'src/server/reload/client-table.ts',
   'src/server/http/auth.ts',
   'src/server/http/credentials.ts',
   'src/server/http/throttle.ts',

@@ -2,8 +2,6 @@
 export const DEFAULT_CLIENT = 'default';
 /** The metrics label under which clients beyond the per-client series bound are counted together. */
 export const OTHER_CLIENTS = 'other';
-/** Names no named key may take, since they already mean something. */
-export const RESERVED_CLIENT_NAMES: readonly string[] = [DEFAULT_CLIENT, OTHER_CLIENTS];
 
 /**
  * A client's name: 1-63 characters of lower-case letters, digits, `.`, `_` and `-`, starting with a

@@ -50,24 +50,29 @@ export function parseClients(bytes: Buffer, seen?: ParsedLines): ClientRecord[] 
 }
 
 // The entries of a file in the one-client-per-line layout, each line parsed once; undefined when any line is
-// not a whole, valid entry on its own (another layout, or a fault), which the whole-document parse then judges.
+// not JSON on its own (another layout, or a fault), which the whole-document parse then judges. Entries are
+// checked in order only once every line is JSON, so a fault is reported as the whole-document parse would.
 function byLine(text: string, before: Map<string, ClientRecord>): { records: ClientRecord[]; parsed: Map<string, ClientRecord> } | undefined {
   const end = text.lastIndexOf(TAIL);
-  if (!text.startsWith(HEAD) || end < HEAD.length || text.slice(end + TAIL.length).trim() !== '') return undefined;
-  const parsed = new Map<string, ClientRecord>();
-  const records: ClientRecord[] = [];
-  for (const line of text.slice(HEAD.length, end).split(',\n')) {
-    let record = before.get(line);
-    if (record === undefined) {
-      try {
-        record = parseRecord(JSON.parse(line), `client ${records.length + 1}`);
-      } catch {
-        return undefined;
-      }
+  // (A missing tail leaves text after `end + TAIL.length` too.)
+  if (!text.startsWith(HEAD) || text.slice(end + TAIL.length).trim() !== '') return undefined;
+  const lines = text.slice(HEAD.length, end).split(',\n');
+  const known = lines.map((line) => before.get(line));
+  const entries: unknown[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    if (known[index] !== undefined) continue;
+    try {
+      entries[index] = JSON.parse(lines[index]!);
+    } catch {
+      return undefined;
     }
-    parsed.set(line, record);
-    records.push(record);
   }
+  const parsed = new Map<string, ClientRecord>();
+  const records = lines.map((line, index) => {
+    const record = known[index] ?? parseRecord(entries[index], `client ${index + 1}`);
+    parsed.set(line, record);
+    return record;
+  });
   return { records, parsed };
 }
 
@@ -75,10 +80,9 @@ function parseDocument(text: string): ClientRecord[] {
   let document: unknown;
   try {
     document = JSON.parse(text);
-  } catch (err) {
-    // V8's JSON errors quote the text around the fault, which could be a key pasted in by mistake: only the position is kept.
-    const at = /position (\d+)/.exec((err as Error).message)?.[1];
-    throw invalid(`not JSON${at === undefined ? '' : ` (at character ${at})`}`);
+  } catch {
+    // Not V8's message: it quotes the text around the fault, which could be a key pasted in by mistake.
+    throw invalid('not JSON');
   }
   if (!isObject(document)) throw invalid('not a JSON object');
   if (document.version !== CLIENTS_FILE_VERSION) {

@@ -25,9 +25,7 @@ export interface HistoryTail {
 
 /** What the last read of a history found, so that re-reading an unchanged one costs one chunk (HistoryReader keeps one). */
 export interface TailCache {
-  signature?: string;
-  last?: Buffer;
-  tail?: HistoryTail;
+  entry?: { signature: string; last: Buffer; tail: HistoryTail };
 }
 
 // `YYYY-MM-DD HH:MM:SS | Client ...`: a named-key line, recognised without parsing it.
@@ -59,10 +57,11 @@ async function scanBack(handle: FileHandle, maxBytes: number, cache: TailCache):
   let pending = await readAt(handle, position, size - position);
   // An unchanged file (same inode, size and change time, same last chunk) has the same tail: no scan back.
   const signature = `${stats.dev}:${stats.ino}:${size}:${stats.mtimeNs}:${stats.ctimeNs}`;
-  if (cache.tail && cache.signature === signature && cache.last?.equals(pending)) return cache.tail;
+  const known = cache.entry;
+  if (known?.signature === signature && known.last.equals(pending)) return known.tail;
   const remember = (truncated: boolean): HistoryTail => {
     const tail = { text: Buffer.concat(kept.reverse()).toString('utf8'), size, truncated };
-    Object.assign(cache, { signature, last, tail });
+    cache.entry = { signature, last, tail };
     return tail;
   };
   const last = pending;
@@ -73,8 +72,8 @@ async function scanBack(handle: FileHandle, maxBytes: number, cache: TailCache):
     // The lines of `pending` from its end, each with its newline; the first is whole only at the file's start.
     let end = pending.length;
     while (end > 0) {
-      // (A negative offset would search from the buffer's end.)
-      const before = end >= 2 ? pending.lastIndexOf(0x0a, end - 2) : -1;
+      // The newline before this line's own: searched in a view, since a negative offset searches from the end.
+      const before = pending.subarray(0, end - 1).lastIndexOf(0x0a);
       if (before === -1 && position > 0) break;
       const line = pending.subarray(before + 1, end);
       end = before + 1;

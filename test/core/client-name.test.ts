@@ -40,7 +40,7 @@ describe('client history actions', () => {
   });
 
   it('recognises only its own actions', () => {
-    for (const action of ['Generated', 'Rotated (new)', 'Client renamed (a)', 'Client added (Alice)', 'Client added alice', 'x Client added (a)']) {
+    for (const action of ['Generated', 'Rotated (new)', 'Client renamed (a)', 'Client added (Alice)', 'Client added alice', 'x Client added (a)', 'Client added (a) x']) {
       expect(parseClientAction(action), action).to.equal(undefined);
     }
     expect(isClientAction('Client added (a)')).to.equal(true);

@@ -132,6 +132,13 @@ describe('client-ops', () => {
       expect((await readHistory(historyPathFor(keyFile))).entries[1]!.action).to.equal('Client replaced (alice, revoked)');
     });
 
+    it('changes only the client it rotates', async () => {
+      await addClient({ ...base(), name: 'alice' });
+      const { record: bob } = await addClient({ ...base(), name: 'bob' });
+      await rotateClient({ ...base(), name: 'alice' });
+      expect((await readClientsFile(clientsFile))![1]).to.deep.equal(bob);
+    });
+
     it('keeps only the immediately previous key: a second rotation ends the first key', async () => {
       const { key: first } = await addClient({ ...base(), name: 'alice' });
       const { key: second } = await rotateClient({ ...base(), name: 'alice', graceMs: 60_000 });
@@ -152,7 +159,9 @@ describe('client-ops', () => {
     it('refuses to rotate an expired client without a new lifetime (CLIENT_EXPIRED)', async () => {
       await addClient({ ...base(), name: 'alice', expiresMs: DAY });
       now = new Date(T0.getTime() + DAY);
-      expect(await rejectionCode(rotateClient({ ...base(), name: 'alice' }))).to.equal('CLIENT_EXPIRED');
+      let message = '';
+      await rotateClient({ ...base(), name: 'alice' }).catch((err: Error) => (message = err.message));
+      expect(message).to.equal(`client alice expired on ${now.toISOString()}; rotate it with --expires D for a new lifetime, or remove it`);
       expect((await rotateClient({ ...base(), name: 'alice', expiresMs: DAY })).record.expires).to.deep.equal(new Date(now.getTime() + DAY));
     });
 

@@ -33,6 +33,8 @@ describe('clients file', () => {
   it('reads a missing file as no clients (undefined), not an error', async () => {
     expect(await readClientsFile(join(dir, 'api', '.api_clients'))).to.equal(undefined);
     expect(await readClientsFile(join(dir, 'none', '.api_clients'))).to.equal(undefined);
+    await writeFile(join(dir, 'file'), '');
+    expect(await readClientsFile(join(dir, 'file', '.api_clients')), 'a path through a file (ENOTDIR)').to.equal(undefined);
   });
 
   it('writes 0600 whatever the umask, and reads back what it wrote', async function () {

@@ -97,8 +97,23 @@ describe('clients file format', () => {
     expect(() => parseClients(Buffer.from([0xff, 0xfe, 0x41]))).to.throw(/not valid UTF-8 or UTF-16/);
   });
 
-  it('refuses a file over the limit as CLIENTS_TOO_LARGE', () => {
-    expect(() => parseClients(Buffer.alloc(MAX_CLIENTS_FILE_BYTES + 1, 0x20))).to.throw(KeyFileError).with.property('code', 'CLIENTS_TOO_LARGE');
+  it('refuses a file over the limit as CLIENTS_TOO_LARGE, saying how large; one at the limit is only judged', () => {
+    expect(() => parseClients(Buffer.alloc(MAX_CLIENTS_FILE_BYTES + 1, 0x20))).to.throw(KeyFileError, `clients file is ${MAX_CLIENTS_FILE_BYTES + 1} bytes; at most ${MAX_CLIENTS_FILE_BYTES} are read`)
+      .with.property('code', 'CLIENTS_TOO_LARGE');
+    expect(() => parseClients(Buffer.alloc(MAX_CLIENTS_FILE_BYTES, 0x20))).to.throw(KeyFileError).with.property('code', 'CLIENTS_INVALID');
+  });
+
+  it('refuses values of the wrong type even when their text would pass (a list holding a digest or a time)', () => {
+    expect(invalid({ version: 1, clients: [{ name: 'a', sha256: [D1], created: T }] })).to.match(/a: sha256/);
+    expect(invalid({ version: 1, clients: [{ name: 'a', sha256: D1, created: [T.toISOString()] }] })).to.match(/a: created/);
+    expect(invalid({ version: 1, clients: [{ name: 'a', sha256: D1, created: '+002026-11-29T10:00:00Z' }] })).to.match(/a: created/);
+  });
+
+  it('reads a previous key without an end (the server\'s grace), absent or null', () => {
+    for (const until of [undefined, null]) {
+      const [record] = parse({ version: 1, clients: [{ name: 'a', sha256: D1, created: T, previous: { sha256: D2, rotated: T, until } }] });
+      expect(record!.previous).to.deep.equal({ sha256: D2, rotated: T });
+    }
   });
 
   it('reads back any records it formats (property)', () => {
@@ -140,6 +155,22 @@ describe('clients file format', () => {
       expect(() => parseClients(bad, seen)).to.throw(KeyFileError, /not JSON/);
     });
 
+    it('refuses the line-by-line layout under another version, or with anything after it', () => {
+      const seen: ParsedLines = {};
+      const text = formatClients([alice]).toString();
+      expect(() => parseClients(Buffer.from(text.replace('"version":1', '"version":2')), seen)).to.throw(KeyFileError, /version 2 is not 1/);
+      expect(() => parseClients(Buffer.from(`${text}x`), seen)).to.throw(KeyFileError, /not JSON/);
+      expect(() => parseClients(Buffer.from(text.replace('\n]}', '\n]')), seen)).to.throw(KeyFileError, /not JSON/);
+    });
+
+    it('names a bad entry by its place, as the whole-document parse does', () => {
+      const seen: ParsedLines = {};
+      const text = formatClients([alice, bob]).toString().replace(`"created":"${T.toISOString()}","expires"`, '"created":"soon","expires"');
+      expect(() => parseClients(Buffer.from(text), seen)).to.throw(KeyFileError, /^clients file is unusable: bob: created is not an ISO-8601 UTC time$/);
+      const unnamed = formatClients([alice, bob]).toString().replace('"name":"bob",', '');
+      expect(() => parseClients(Buffer.from(unnamed), seen)).to.throw(KeyFileError, /client 2 has no name/);
+    });
+
     it('still refuses duplicates and bad entries made of reused lines', () => {
       const seen: ParsedLines = {};
       parseClients(formatClients([alice, bob]), seen);
@@ -162,7 +193,7 @@ describe('clients file format', () => {
           try {
             return JSON.stringify(parse());
           } catch (err) {
-            return `refused: ${(err as Error).message.replace(/ \(at character \d+\)/, '')}`;
+            return `refused: ${(err as Error).message}`;
           }
         };
         expect(verdict(() => parseClients(bytes, seen))).to.equal(verdict(() => parseClients(bytes)));

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { open, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HISTORY_SCAN_BYTES, readHistoryTail } from '../../src/core/history-tail.js';
+import { FileReads } from '../../src/core/regular-file.js';
+import { rejectionCode, tempDir } from './helpers.js';
 import type { TailCache } from '../../src/core/history-tail.js';
-import { tempDir } from './helpers.js';
 
 const line = (i: number) => `2024-05-06 07:08:09 | Generated | key-${String(i).padStart(4, '0')}\n`;
 const client = (i: number) => `2024-05-06 07:08:09 | Client added (c${i}) | sha256:${String(i).padStart(12, '0')}\n`;
@@ -90,5 +91,41 @@ describe('history tail', () => {
     expect(await readHistoryTail(path, undefined, undefined, cache)).to.equal(first);
     await writeFile(path, line(2) + client(1).repeat(5000));
     expect((await readHistoryTail(path, undefined, undefined, cache)).text).to.equal(line(2));
+  });
+
+  it('reads a path through a file as an empty history, and refuses a directory', async () => {
+    await writeFile(join(dir, 'file'), '');
+    expect(await readHistoryTail(join(dir, 'file', 'h'))).to.deep.equal({ text: '', size: 0, truncated: false });
+    await mkdir(join(dir, 'd'));
+    expect(await rejectionCode(readHistoryTail(join(dir, 'd')))).to.equal('KEY_NOT_REGULAR');
+  });
+
+  it('keeps blank and short lines as they are', async () => {
+    await writeFile(join(dir, 'h'), `\nx\n${client(1)}${line(1)}`);
+    expect((await readHistoryTail(join(dir, 'h'))).text).to.equal(`\nx\n${line(1)}`);
+  });
+
+  it('reads no further back than a line too long to be a named key\'s, once it cannot fit', async () => {
+    const path = join(dir, 'h');
+    const handle = await open(path, 'w');
+    try {
+      await handle.truncate(50 * 1024 * 1024);
+      await handle.write(`\n${line(7)}`, 50 * 1024 * 1024);
+    } finally {
+      await handle.close();
+    }
+    let bytes = 0;
+    const counting = (async (...args: Parameters<typeof open>) => {
+      const opened = await open(...args);
+      const read = opened.read.bind(opened) as (...a: unknown[]) => Promise<{ bytesRead: number }>;
+      Object.assign(opened, { read: async (...a: unknown[]) => {
+        const result = await read(...a);
+        bytes += result.bytesRead;
+        return result;
+      } });
+      return opened;
+    }) as typeof open;
+    expect((await readHistoryTail(path, new FileReads({ openFile: counting }))).text).to.equal(line(7));
+    expect(bytes).to.be.below(3 * 64 * 1024);
   });
 });
