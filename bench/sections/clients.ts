@@ -13,6 +13,7 @@ import { percentile, round } from '../lib/stats.js';
 
 const PATH = '/api/v1/health';
 const CLIENTS = 10_000;
+const SMALL = 10;
 const GIVE_UP_MS = 3000;
 // The first reloads after start run the parse for the first time (like the key's first rotations): measured apart.
 const WARM_UP = 3;
@@ -21,7 +22,7 @@ const WARM_UP = 3;
  * Named keys at scale: health throughput of a daemon with 10,000 named keys against one with none (the same
  * rounds, alternating), presenting the static key and a named one; and how long a 10,000-key clients file
  * takes to reload, from its rename until a key it added is accepted (and one it dropped refused), with the
- * daemon's own read + parse + swap time from its `clients loaded` lines.
+ * daemon's own read + parse + swap time from its `clients loaded` lines; and the same for a file of 10 keys.
  */
 export const clients: Section = {
   id: 'clients',
@@ -67,13 +68,22 @@ export const clients: Section = {
       const warmUp = await reloadSeries(loaded, many, records, WARM_UP);
       metrics.push({ name: `first ${WARM_UP} adds after start (not in the figures below)`, value: warmUp.added.map((v) => round(v)).join(', '), unit: 'ms' });
       const reloads = await reloadSeries(loaded, many, records, count);
-      for (const [label, set] of [['add: rename -> new key accepted', reloads.added], ['remove: rename -> key refused', reloads.removed],
-        ['in the daemon: read + parse + swap', reloads.inside]] as const) {
+      // The same guarantee as the key file's for an ordinary clients file (a few clients): p99 < 20 ms.
+      settings.log(`  ${WARM_UP} + ${count} reloads of a ${SMALL}-key file`);
+      await reloadSeries(bare, none, records.slice(0, SMALL), WARM_UP);
+      const small = await reloadSeries(bare, none, records.slice(0, SMALL), count);
+      for (const [label, set, goal] of [
+        [`${CLIENTS} keys, add: rename -> new key accepted`, reloads.added, 50],
+        [`${CLIENTS} keys, remove: rename -> key refused`, reloads.removed, 50],
+        [`${CLIENTS} keys, in the daemon: read + parse + swap`, reloads.inside, 50],
+        [`${SMALL} keys, add: rename -> new key accepted`, small.added, 20],
+        [`${SMALL} keys, remove: rename -> key refused`, small.removed, 20],
+      ] as const) {
         const p99 = percentile(set, 99);
         metrics.push({ name: `${label}, p50 (n=${set.length})`, value: round(percentile(set, 50)), unit: 'ms' });
-        metrics.push({ name: `${label}, p99`, value: round(p99), unit: 'ms', goal: '< 50', met: set.every(Number.isFinite) && p99 < 50 });
+        metrics.push({ name: `${label}, p99`, value: round(p99), unit: 'ms', goal: `< ${goal}`, met: set.every(Number.isFinite) && p99 < goal });
       }
-      return { metrics, details: { throughput: results, warmUp, reloads } };
+      return { metrics, details: { throughput: results, warmUp, reloads, small } };
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
       await none.cleanup();

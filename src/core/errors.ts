@@ -30,8 +30,9 @@ export class KeyFileError extends Error {
   }
 }
 
-/** True when `err` is a Node system error with one of the given codes. */
+/** True when `err` is a Node system error with one of the given codes; with no codes given, with any code. */
 export function isErrnoCode(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string'
-    && codes.includes((err as NodeJS.ErrnoException).code!);
+  const code = err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+  // Without codes this asks "is it a system error at all?", which the reloaders name their failures by.
+  return typeof code === 'string' && (codes.length === 0 || codes.includes(code));
 }

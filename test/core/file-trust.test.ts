@@ -59,6 +59,35 @@ describe('file trust', () => {
     ]);
   });
 
+  it('names a key file others can write as the key file', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    await writeFile(keyFile, 'k', { mode: 0o600 });
+    await chmod(keyFile, 0o620);
+    expect(await untrustedPaths(keyFile)).to.deep.equal([{ path: keyFile, role: 'key file', problem: 'writable by its group' }]);
+  });
+
+  it('names the key\'s directory even before there is a key file', async () => {
+    await chmod(join(dir, 'api'), 0o777);
+    expect(await untrustedPaths(join(dir, 'api', '.api_key'))).to.deep.equal([
+      { path: join(dir, 'api'), role: 'directory', problem: 'writable by its group and everyone' },
+    ]);
+  });
+
+  it('checks nothing on Windows, where owners and modes mean nothing', async () => {
+    await chmod(join(dir, 'api'), 0o777);
+    expect(await untrustedPaths(join(dir, 'api', '.api_key'), { platform: 'win32' })).to.deep.equal([]);
+  });
+
+  it('skips paths that lead nowhere (through a file, a symlink loop), and fails on other errors', async () => {
+    await writeFile(join(dir, 'file'), '');
+    expect(await untrustedPaths(join(dir, 'file', '.api_key'))).to.deep.equal([]);
+    await symlink('loop', join(dir, 'api', 'loop'));
+    expect(await untrustedPaths(join(dir, 'api', 'loop'))).to.deep.equal([]);
+    let failed: unknown;
+    await untrustedPaths(join(dir, 'x'.repeat(300))).catch((err: unknown) => (failed = err));
+    expect(failed).to.have.property('code', 'ENAMETOOLONG');
+  });
+
   it('follows symlinks to the files and directories they lead to', async () => {
     await mkdir(join(dir, 'shared'), { mode: 0o700 });
     await chmod(join(dir, 'shared'), 0o777);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { chmod, chown, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { replaceFile } from '../../src/core/atomic-write.js';
+import { KeyFileError } from '../../src/core/errors.js';
 import { SECRET_FILE_MODE, readKeyFile, writeKeyFile } from '../../src/core/key-file.js';
 import { rejectionCode, tempDir } from './helpers.js';
 
@@ -34,6 +35,20 @@ describe('key-file', () => {
     it('says KEY_MISSING when a directory on the path is a file', async () => {
       await writeFile(join(dir, 'file'), 'x');
       expect(await rejectionCode(readKeyFile(join(dir, 'file', 'k')))).to.equal('KEY_MISSING');
+    });
+
+    it('says what is missing, keeping the system error as the cause', async () => {
+      const err = await readKeyFile(join(dir, 'none')).catch((e: KeyFileError) => e);
+      expect([(err as KeyFileError).code, (err as Error).message]).to.deep.equal(['KEY_MISSING', `key file ${join(dir, 'none')} does not exist`]);
+      expect((err as Error).cause).to.have.property('code', 'ENOENT');
+    });
+
+    it('says KEY_UNREADABLE for any other failure to open it, with the system error as the cause', async () => {
+      const path = join(dir, 'x'.repeat(300));
+      const err = (await readKeyFile(path).catch((e: KeyFileError) => e)) as KeyFileError;
+      expect(err.code).to.equal('KEY_UNREADABLE');
+      expect(err.message).to.match(new RegExp(`^key file ${dir}/x+ cannot be read: ENAMETOOLONG`));
+      expect(err.cause).to.have.property('code', 'ENAMETOOLONG');
     });
 
     it('says KEY_NOT_REGULAR for a directory', async () => {
@@ -137,6 +152,47 @@ describe('key-file', () => {
       await writeKeyFile(join(dir, 'k'), KEY, { replace, platform: 'win32' });
       expect(calls).to.equal(4);
       expect((await readKeyFile(join(dir, 'k'))) === KEY).to.equal(true);
+    });
+
+    it('rewrites in place without being asked to say so', async () => {
+      const path = join(dir, 'k');
+      await writeFile(path, 'old\n');
+      await writeKeyFile(path, KEY, { replace: async () => { throw Object.assign(new Error('x'), { code: 'EXDEV' }); }, platform: 'linux' });
+      expect((await readKeyFile(path)) === KEY).to.equal(true);
+    });
+
+    it('never rewrites in place through a symlink', async function () {
+      if (process.platform === 'win32') this.skip();
+      await writeFile(join(dir, 'victim'), 'untouched\n');
+      await symlink(join(dir, 'victim'), join(dir, 'k'));
+      let err: KeyFileError | undefined;
+      await writeKeyFile(join(dir, 'k'), KEY, { replace: async () => { throw Object.assign(new Error('x'), { code: 'EXDEV' }); }, platform: 'linux' })
+        .catch((e: KeyFileError) => (err = e));
+      expect([err?.code, err?.message.startsWith(`cannot rewrite key file ${join(dir, 'k')}: `)]).to.deep.equal(['KEY_WRITE_FAILED', true]);
+      expect(err?.cause).to.be.instanceOf(KeyFileError);
+      expect(await readFile(join(dir, 'victim'), 'utf8')).to.equal('untouched\n');
+    });
+
+    it('gives up on Windows after 8 retries spread over about 2.5 s, and retries nothing else', async function () {
+      this.timeout(10_000);
+      let calls = 0;
+      const busy: typeof replaceFile = async () => {
+        calls++;
+        throw Object.assign(new Error('busy'), { code: 'EPERM' });
+      };
+      const started = Date.now();
+      expect(await rejectionCode(writeKeyFile(join(dir, 'k'), KEY, { replace: busy, platform: 'win32' }))).to.equal('KEY_WRITE_FAILED');
+      expect([calls, Date.now() - started >= 2500]).to.deep.equal([9, true]);
+      calls = 0;
+      expect(await rejectionCode(writeKeyFile(join(dir, 'k'), KEY, { replace: busy, platform: 'linux' }))).to.equal('KEY_WRITE_FAILED');
+      const full: typeof replaceFile = async () => {
+        calls++;
+        throw Object.assign(new Error('full'), { code: 'ENOSPC' });
+      };
+      const err = (await writeKeyFile(join(dir, 'k'), KEY, { replace: full, platform: 'win32' }).catch((e: KeyFileError) => e)) as KeyFileError;
+      expect(calls, 'one EPERM on Linux, one ENOSPC on Windows').to.equal(2);
+      expect(err.message).to.equal(`cannot write key file ${join(dir, 'k')}: full`);
+      expect(err.cause).to.have.property('code', 'ENOSPC');
     });
 
     it('fails with KEY_WRITE_FAILED when the path cannot be written', async () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { KeyFileError } from '../../src/core/errors.js';
 import {
-  KEY_PREFIX, MAX_KEY_FILE_BYTES, MAX_KEY_LENGTH, decodeKeyFile, fingerprint, generateKey, keyFromBytes, maskKey, parseKey,
+  KEY_PREFIX, MAX_KEY_FILE_BYTES, MAX_KEY_LENGTH, decodeKeyFile, decodeText, digestOf, fingerprint, fingerprintOfDigest, generateKey, keyFromBytes,
+  maskKey, parseKey,
 } from '../../src/core/key.js';
 
 const KEY = 'qwk_abcdefghijklmnopqrstuvwxyz0123456789';
@@ -103,6 +104,46 @@ describe('key', () => {
       } catch (err) {
         expect((err as Error).message).not.to.include('secret');
       }
+    });
+  });
+
+  describe('decodeText and its messages', () => {
+    const thrown = (fn: () => unknown): KeyFileError => {
+      try {
+        fn();
+      } catch (err) {
+        return err as KeyFileError;
+      }
+      throw new Error('expected a KeyFileError');
+    };
+
+    it('takes a BOM only when all of its bytes are there; anything else is judged as UTF-8', () => {
+      for (const bytes of [[0x41, 0xfe], [0xff, 0x41, 0x41, 0x00], [0xfe, 0x41], [0x41, 0xff], [0x41, 0x41, 0xbf], [0xef, 0x41, 0xbf], [0xef, 0xbb, 0x41], [0x41, 0xbb, 0xbf]]) {
+        const err = thrown(() => decodeText(Buffer.from(bytes)));
+        expect([err.code, err.message], bytes.join(',')).to.deep.equal(['KEY_BAD_ENCODING', 'key file is not valid UTF-8']);
+        expect(err.cause).to.be.instanceOf(Error);
+      }
+    });
+
+    it('says a UTF-16 file has an odd number of bytes, little- or big-endian', () => {
+      for (const bom of [[0xff, 0xfe], [0xfe, 0xff]]) {
+        expect(thrown(() => decodeText(Buffer.from([...bom, 0x41, 0x00, 0x42]))).message).to.equal('key file is UTF-16 with an odd number of bytes');
+      }
+      expect(thrown(() => decodeText(Buffer.from([0xff, 0xfe, 0x00, 0xd8]))).message).to.equal('key file is not valid UTF-16LE');
+    });
+
+    it('says how large a key file or a key is, and that an empty one is empty', () => {
+      expect(decodeKeyFile(Buffer.alloc(MAX_KEY_FILE_BYTES, 0x61))).to.have.length(MAX_KEY_FILE_BYTES);
+      expect(thrown(() => decodeKeyFile(Buffer.alloc(MAX_KEY_FILE_BYTES + 1, 0x61))).message)
+        .to.equal(`key file is ${MAX_KEY_FILE_BYTES + 1} bytes; at most ${MAX_KEY_FILE_BYTES} are accepted`);
+      expect(thrown(() => parseKey('a'.repeat(1025))).message).to.equal('key is 1025 characters; at most 1024 are accepted');
+      expect(thrown(() => parseKey(' \n')).message).to.equal('key file is empty');
+    });
+
+    it('names a key by the first 12 hex digits of its digest', () => {
+      expect(digestOf('k')).to.match(/^[0-9a-f]{64}$/);
+      expect(fingerprintOfDigest(digestOf('k'))).to.equal(fingerprint('k'));
+      expect(fingerprint('k')).to.equal(`sha256:${digestOf('k').slice(0, 12)}`);
     });
   });
 

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileReads } from '../../src/core/regular-file.js';
+import { FileReads, readFlags } from '../../src/core/regular-file.js';
 import { readKeyFile } from '../../src/core/key-file.js';
 import { rejectionCode, tempDir } from './helpers.js';
 
@@ -39,6 +39,25 @@ describe('regular-file', () => {
     const reads = new FileReads();
     expect((await reads.read(join(dir, 'link'), { maxBytes: 100 })).bytes.toString()).to.equal(KEY);
     expect(await rejectionCode(reads.read(join(dir, 'link'), { maxBytes: 100, noFollow: true }))).to.equal('KEY_NOT_REGULAR');
+  });
+
+  it('says what the file is instead: a FIFO, a directory, a symbolic link', async function () {
+    const reads = new FileReads();
+    const message = async (path: string, noFollow = false) => (await reads.read(path, { maxBytes: 10, noFollow }).catch((err: Error) => err)) as Error;
+    await mkdir(join(dir, 'd'));
+    expect((await message(join(dir, 'd'))).message).to.equal(`${join(dir, 'd')} is a directory, not a regular file; only regular files are read`);
+    await writeFile(join(dir, 'f'), 'x');
+    await symlink(join(dir, 'f'), join(dir, 'link'));
+    const link = await message(join(dir, 'link'), true);
+    expect(link.message).to.equal(`${join(dir, 'link')} is a symbolic link, not a regular file; only regular files are read`);
+    expect(link.cause).to.have.property('code', 'ELOOP');
+    if (spawnSync('mkfifo', [join(dir, 'fifo')]).status !== 0) this.skip();
+    expect((await message(join(dir, 'fifo'))).message).to.equal(`${join(dir, 'fifo')} is a FIFO, not a regular file; only regular files are read`);
+  });
+
+  it('follows symlinks unless asked not to', () => {
+    expect(readFlags()).to.equal(readFlags(false));
+    expect(readFlags(true)).to.not.equal(readFlags(false));
   });
 
   it('reads at most maxBytes, from the start or from the end, and gives the size', async () => {
@@ -86,7 +105,8 @@ describe('regular-file', () => {
       const { openFile, release } = stalled();
       const reads = new FileReads({ timeoutMs: 50, openFile });
       const started = Date.now();
-      expect(await rejectionCode(readKeyFile(join(dir, 'k'), reads))).to.equal('KEY_READ_TIMEOUT');
+      const err = (await readKeyFile(join(dir, 'k'), reads).catch((e: Error) => e)) as Error;
+      expect(err.message).to.equal(`reading ${join(dir, 'k')} did not finish: no answer within 50 ms`);
       expect(Date.now() - started).to.be.within(40, 1000);
       release();
     });
@@ -97,7 +117,8 @@ describe('regular-file', () => {
       const reads = new FileReads({ timeoutMs: 50, openFile });
       await rejectionCode(readKeyFile(join(dir, 'k'), reads));
       const started = Date.now();
-      expect(await rejectionCode(readKeyFile(join(dir, 'k'), reads))).to.equal('KEY_READ_TIMEOUT');
+      const err = (await readKeyFile(join(dir, 'k'), reads).catch((e: Error) => e)) as Error;
+      expect(err.message).to.equal(`reading ${join(dir, 'k')} did not finish: an earlier read of it has still not returned`);
       expect(Date.now() - started, 'failed at once').to.be.below(40);
       expect(calls()).to.equal(1);
       release();

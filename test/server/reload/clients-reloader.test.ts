@@ -125,6 +125,14 @@ describe('clients reloader', () => {
     expect(accepted('alice')).to.equal(true);
   });
 
+  it('names a failure to read by its system error, keeping the set', async () => {
+    await writeClientsFile(file, [record('alice')]);
+    await reloader.reload('initialise');
+    const long = new ClientsReloader({ clientsFile: join(dir, 'x'.repeat(300)), store, graceMs: 0, maxGraceMs: 0, logger: log.logger });
+    expect(await long.reload('retry')).to.include({ outcome: 'rejected', reason: 'ENAMETOOLONG' });
+    expect(accepted('alice')).to.equal(true);
+  });
+
   it('reports a window cut to --max-grace', async () => {
     await writeClientsFile(file, [record('a', { previous: { sha256: digestOf('old'), rotated: new Date(NOW), until: new Date(NOW + 30 * 86_400_000) } })]);
     await reloader.reload('initialise');
