@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HistoryReader } from '../../src/core/history-reader.js';
+import { HISTORY_SCAN_BYTES } from '../../src/core/history-tail.js';
 import { FileReads } from '../../src/core/regular-file.js';
 import { tempDir } from './helpers.js';
 
@@ -34,6 +35,15 @@ describe('history reader', () => {
     await writeFile(path, line('Generated', 'k1') + line('Rotated (replaced)', 'k1') + line('Rotated (new)', 'k2'));
     const rotated = await reader.read();
     expect([rotated.changed, rotated.state.current?.key, rotated.state.previous?.key]).to.deep.equal([true, 'k2', 'k1']);
+  });
+
+  it('calls it a change when only the history\'s completeness changed (its start now out of reach)', async () => {
+    await writeFile(path, line('Generated', 'k1'));
+    await reader.read();
+    const clients = line('Client added (c)', 'sha256:000000000000').repeat(Math.ceil((HISTORY_SCAN_BYTES + 1024) / 60));
+    await writeFile(path, clients + line('Generated', 'k1'));
+    const read = await reader.read();
+    expect([read.changed, read.state.current?.key]).to.deep.equal([true, 'k1']);
   });
 
   it('reads an unreadable history as empty, tells onFailure every time and onProblem once per reason', async function () {
