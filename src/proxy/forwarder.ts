@@ -6,6 +6,8 @@ import type { Logger } from 'winston';
 import { createBodyLimiter, declaredLengthExceeds } from './body-limit.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { requestIdSource, resolveRequestId } from './request-id.js';
+import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from './request-target.js';
+import type { RequestTarget, TargetProblem } from './request-target.js';
 import { ResponseRelay } from './response-relay.js';
 import { classifyUpstreamError } from './upstream-error.js';
 
@@ -31,17 +33,10 @@ export interface Forwarder extends Koa.Middleware {
   destroy(): Promise<void>;
 }
 
-// Dot segments would let an authenticated client climb out of /api/v1 on a backend that normalises.
-const DOT_SEGMENT = /(?:^|[/\\])(?:\.|%2e){1,2}(?:[/\\]|$)/i;
-
-/** Path and query to request upstream, or undefined when the target is unusable. */
-function targetOf(url: string): string | undefined {
-  let target = url;
-  if (!target.startsWith('/')) {
-    // absolute-form request line (GET http://host/path): keep only path and query
-    try { const parsed = new URL(target); target = parsed.pathname + parsed.search; } catch { return undefined; }
-  }
-  return DOT_SEGMENT.test(target.split('?', 1)[0]!) ? undefined : target;
+/** The target the app parsed (ctx.state.target), or, where the forwarder is mounted alone, its own parse of the same kind. */
+function targetOf(ctx: Koa.Context): RequestTarget | TargetProblem {
+  const parsed = ctx.state['target'] as RequestTarget | undefined;
+  return parsed ?? parseRequestTarget(ctx.req.url!);
 }
 
 /** The request body as a size-limited stream; the client's own stream is never destroyed, so a 413 can still be sent. */
@@ -80,8 +75,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       ctx.state['requestId'] = requestId;
       ctx.set('X-Request-Id', requestId);
     }
-    const target = targetOf(ctx.originalUrl);
-    if (target === undefined) return answer(ctx, 400, 'Invalid request path');
+    const target = targetOf(ctx);
+    if (typeof target === 'string') return answer(ctx, 400, TARGET_PROBLEM_DETAIL[target]);
     if (declaredLengthExceeds(ctx.req.headers['content-length'], maxBodyBytes)) {
       ctx.set('Connection', 'close'); // don't read megabytes only to discard them
       return answer(ctx, 413, 'Request body too large');
@@ -109,7 +104,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress, protocol: ctx.protocol,
         host: ctx.host, requestId, upstreamHost: upstream.host,
       });
-      pool.dispatch({ path: prefix + target, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
+      pool.dispatch({ path: prefix + target.path + target.query, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
       await relay.done;
     } catch (err) {
       if (clientGone) {

@@ -4,10 +4,11 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'winston';
 import { createKeyCheck } from './auth.js';
 import type { ServerStatus } from './health.js';
-import { answerError, pathOf } from './http-errors.js';
+import { answerError, pathOf, sendError } from './http-errors.js';
 import type { KeyStore } from '../reload/key-store.js';
 import type { Metrics } from './metrics.js';
 import { SANE_REQUEST_ID, requestIdSource } from '../../proxy/request-id.js';
+import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from '../../proxy/request-target.js';
 import { createRouter, fallback } from './routes.js';
 import type { FailureThrottle } from './throttle.js';
 import { createUpstreamMonitor } from '../../proxy/upstream-monitor.js';
@@ -96,12 +97,19 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
     else if (accessLog) assignId(ctx, newId());
     closeIfDraining(ctx);
     const start = accessLog ? performance.now() : 0;
-    // An absolute-form target (`GET http://host/path`) that no URL parser accepts is refused before Koa
-    // parses it: Node's legacy parser would throw later and print a deprecation warning for each one.
-    const url = ctx.req.url!;
-    const malformed = url.charCodeAt(0) !== 47 /* '/' */ && !URL.canParse(url);
+    // The one parse of the target: the router, the fallback's /api/v1 check and the forwarder all read it.
+    const target = parseRequestTarget(ctx.req.url!);
+    if (typeof target === 'string') {
+      sendError(ctx, { status: 400, detail: TARGET_PROBLEM_DETAIL[target] });
+      finish(ctx, start);
+      return Promise.resolve();
+    }
+    ctx.state.target = target;
+    (ctx as { newRouterPath?: string }).newRouterPath = target.path;
+    // Absolute-form, reduced: Koa's own view (ctx.path, ctx.query) then agrees, and its legacy URL parser never sees it.
+    if (ctx.req.url!.charCodeAt(0) !== 47 /* '/' */) ctx.req.url = target.path + target.query;
     // koa-compose turns a throw below into a rejected promise, so every failure arrives here.
-    return (malformed ? Promise.reject(new URIError('Malformed URL')) : next()).then(
+    return next().then(
       () => finish(ctx, start),
       (err: unknown) => {
         // Headers may be gone (e.g. a stream failed mid-answer), so the id goes in only while it still can.
