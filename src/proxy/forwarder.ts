@@ -8,6 +8,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers
 import { requestIdSource, resolveRequestId } from './request-id.js';
 import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from './request-target.js';
 import type { RequestTarget, TargetProblem } from './request-target.js';
+import { sendHeldContinue } from './expect-continue.js';
 import { ResponseRelay } from './response-relay.js';
 import { classifyUpstreamError } from './upstream-error.js';
 
@@ -104,6 +105,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress, protocol: ctx.protocol,
         host: ctx.host, requestId, upstreamHost: upstream.host,
       });
+      sendHeldContinue(ctx.req, res); // the key, the path and the size are checked: now the body is wanted
       pool.dispatch({ path: prefix + target.path + target.query, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
       await relay.done;
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { RouterContext } from '@koa/router';
 import Koa from 'koa';
 import type { Context, Middleware } from 'koa';
@@ -10,6 +11,7 @@ import type { Metrics } from './metrics.js';
 import { SANE_REQUEST_ID, requestIdSource } from '../../proxy/request-id.js';
 import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from '../../proxy/request-target.js';
 import { createRouter, fallback } from './routes.js';
+import { bodyUnread, closeAfterAnswer } from './connection-close.js';
 import type { FailureThrottle } from './throttle.js';
 import { createUpstreamMonitor } from '../../proxy/upstream-monitor.js';
 import type { UpstreamMonitor } from '../../proxy/upstream-monitor.js';
@@ -27,17 +29,18 @@ export interface AppOptions {
   readyRequiresUpstream?: boolean;
   /** Failed-auth throttle per client address; absent means none. */
   throttle?: FailureThrottle;
+  /** Told of each connection that carried a valid key (the connection guard never evicts those). */
+  trustConnection?: (socket: Socket) => void;
   maxKeyAgeMs?: number;
   version?: string;
   clock?: () => number;
 }
 
-
 /** Builds the Koa app: request id, access log and metrics, JSON errors, the key check, routes, fallback. */
 export function createApp(options: AppOptions): Koa {
   const { metrics, logger } = options;
   const clock = options.clock ?? Date.now;
-  const checkKey = createKeyCheck({ store: options.store, metrics, throttle: options.throttle });
+  const checkKey = createKeyCheck({ store: options.store, metrics, throttle: options.throttle, trustConnection: options.trustConnection });
   const routeOptions = {
     ...options,
     checkKey,
@@ -81,6 +84,7 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
   };
   const finish = (ctx: Context, start: number): void => {
     closeIfDraining(ctx);
+    if (!ctx.req.complete && bodyUnread(ctx)) closeAfterAnswer(ctx);
     const route = routeLabel(ctx);
     metrics.request(route, ctx.status);
     if (accessLog) {
