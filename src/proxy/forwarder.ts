@@ -24,6 +24,8 @@ export interface ForwarderOptions {
   logger: Logger;
   /** True while the server drains: answers then close their connection (the app does the same for its own). */
   draining?: () => boolean;
+  /** Longest wait for a client that reads nothing of its answer; then both connections are closed. Default 60 s. */
+  writeTimeoutMs?: number;
 }
 
 /** The forwarding middleware, plus a way to release its connection pool at shutdown. */
@@ -69,6 +71,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const pool = new Pool(upstream.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const prefix = upstream.pathname.replace(/\/+$/, '');
   const newId = requestIdSource();
+  const writeTimeoutMs = options.writeTimeoutMs ?? 60_000;
 
   const forward = async (ctx: Koa.Context): Promise<void> => {
     const requestId = resolveRequestId(ctx.state['requestId'], ctx.req.headers['x-request-id'], newId);
@@ -83,7 +86,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       return answer(ctx, 413, 'Request body too large');
     }
     const { res } = ctx;
-    const relay = new ResponseRelay(res, (statusCode, headers) => {
+    const relay = new ResponseRelay(res, writeTimeoutMs, (statusCode, headers) => {
       ctx.respond = false; // the relay writes the answer itself
       res.statusCode = statusCode;
       for (const [name, value] of Object.entries(clientResponseHeaders(headers))) res.setHeader(name, value);
@@ -111,6 +114,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     } catch (err) {
       if (clientGone) {
         logger.info('client closed request', log);
+        return;
+      }
+      if (relay.stalled) {
+        logger.info('client stopped reading; connection closed', { ...log, writeTimeoutMs });
         return;
       }
       if (relay.started) {

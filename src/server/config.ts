@@ -35,6 +35,8 @@ export interface Config {
   maxConnectionsPerIp?: number;
   /** Longest a client may take to send a request's headers. */
   headerTimeoutMs: number;
+  /** Longest a forwarded answer may wait for a client that reads nothing of it. */
+  writeTimeoutMs: number;
   /** `QWEN_API_KEY`, the fallback when there is no key file. */
   apiKey?: string;
   /** `NODE_ENV=development`: allows the fixed development key. */
@@ -68,6 +70,7 @@ const SETTINGS = {
   'max-connections': ['QWEN_MAX_CONNECTIONS', '1024', 'N', 'lowered to fit the open-file limit'],
   'max-connections-per-ip': ['QWEN_MAX_CONNECTIONS_PER_IP', '64', 'N|off', 'IPv6: per /64'],
   'header-timeout': ['QWEN_HEADER_TIMEOUT', '10s', 'DURATION'],
+  'write-timeout': ['QWEN_WRITE_TIMEOUT', '60s', 'DURATION', 'client reading nothing of an answer'],
 } as const satisfies Record<string, readonly [env: string, fallback: string, arg: string, note?: string]>;
 
 type Name = keyof typeof SETTINGS;
@@ -125,6 +128,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     maxConnections: check('max-connections', get('max-connections'), parseCount),
     maxConnectionsPerIp: perIp === 'off' ? undefined : check('max-connections-per-ip', perIp, parseCount),
     headerTimeoutMs: check('header-timeout', get('header-timeout'), positiveDuration),
+    writeTimeoutMs: check('write-timeout', get('write-timeout'), positiveDuration),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };

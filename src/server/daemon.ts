@@ -51,7 +51,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
 
   const forwarder = config.upstream && createForwarder({
     upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxBodyBytes, logger,
-    draining: () => !status.accepting,
+    writeTimeoutMs: config.writeTimeoutMs, draining: () => !status.accepting,
   });
   const app = createApp({
     store, metrics, logger, version,

@@ -36,6 +36,9 @@ export interface AppOptions {
   clock?: () => number;
 }
 
+/** Socket errors that mean the client reset or closed the connection (Koa reports them as app errors). */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
 /** Builds the Koa app: request id, access log and metrics, JSON errors, the key check, routes, fallback. */
 export function createApp(options: AppOptions): Koa {
   const { metrics, logger } = options;
@@ -51,7 +54,11 @@ export function createApp(options: AppOptions): Koa {
   };
   const app = new Koa({ proxy: false });
   app.silent = true;
-  app.on('error', (err: Error) => logger.error('unhandled request error', { error: err.stack ?? String(err) }));
+  app.on('error', (err: NodeJS.ErrnoException, ctx?: Context) => {
+    // A client that resets or goes away mid-answer is its own doing: a short line, no stack.
+    if (CLIENT_GONE.has(err.code ?? '')) return void logger.debug('client connection lost', { code: err.code, requestId: ctx?.state.requestId });
+    logger.error('unhandled request error', { error: err.stack ?? String(err) });
+  });
   app.use(frame(metrics, logger, options.status));
   app.use(createRouter(routeOptions).routes());
   app.use(fallback(routeOptions));
