@@ -5,7 +5,7 @@ import { createApp } from './http/app.js';
 import type { Config } from './config.js';
 import type { ServerStatus } from './http/health.js';
 import type { ConnectionGuard } from './connection-limits.js';
-import { connectionCap } from './descriptor-budget.js';
+import { connectionCap, openFileLimit } from './descriptor-budget.js';
 import { createHttpServer } from './http-server.js';
 import { startKeyAgeWarnings } from './reload/key-age.js';
 import { KeyReloader } from './reload/key-reloader.js';
@@ -64,7 +64,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
     maxKeyAgeMs: config.maxKeyAgeMs,
   });
   // With an upstream, a forwarded request holds two descriptors: the client's socket and the upstream's.
-  const cap = connectionCap(config.maxConnections, config.upstream ? 2 : 1);
+  const cap = connectionCap(config.maxConnections, config.upstream ? 2 : 1, openFileLimit());
   if (cap.max < config.maxConnections) {
     logger.warn('max connections lowered to fit the open-file limit', { requested: config.maxConnections, maxConnections: cap.max, openFileLimit: cap.openFileLimit });
   }

@@ -33,7 +33,7 @@ export function connectionsThatFit(limit: number, perConnection: number): number
 }
 
 /** The connection cap in force: the one asked for, lowered to what the open-file limit leaves room for. */
-export function connectionCap(requested: number, perConnection: number, limit = openFileLimit()): { max: number; openFileLimit?: number } {
+export function connectionCap(requested: number, perConnection: number, limit: number | undefined): { max: number; openFileLimit?: number } {
   const fits = limit === undefined ? requested : connectionsThatFit(limit, perConnection);
   return { max: Math.min(requested, fits), openFileLimit: limit };
 }
