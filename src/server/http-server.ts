@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { RequestListener, Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import { guardConnections } from './connection-limits.js';
 import type { ConnectionGuard, ConnectionLimits } from './connection-limits.js';
@@ -22,26 +22,38 @@ export interface HttpServer {
   connections: ConnectionGuard;
 }
 
-/**
- * The daemon's node:http server: headers within seconds (Node waits 60 s, and checks only every 30 s),
- * connections capped, unparsable requests answered as JSON, and no `100 Continue` before the app has
- * looked at the request: `checkContinue` hands it to the app like any other, and only the forwarder,
- * once the key is checked and the body is wanted, sends the 100 (`sendHeldContinue`).
- */
+/** The daemon's node:http server, set up by `serverTimeouts` and `guardServer`. */
 export function createHttpServer(handler: RequestListener, options: HttpServerOptions): HttpServer {
-  const { headerTimeoutMs, logger } = options;
-  const server = createServer({
+  const server = createServer(serverTimeouts(options), handler);
+  return { server, connections: guardServer(server, handler, options) };
+}
+
+/**
+ * Timeouts for `http.createServer` or `https.createServer`: headers within seconds (Node waits 60 s and
+ * looks only every 30 s), the whole request within the upstream's time (Node cuts at 300 s).
+ */
+export function serverTimeouts(options: Pick<HttpServerOptions, 'headerTimeoutMs' | 'requestTimeoutMs'>): ServerOptions {
+  const { headerTimeoutMs } = options;
+  return {
     headersTimeout: headerTimeoutMs,
-    requestTimeout: Math.max(options.requestTimeoutMs, headerTimeoutMs),
-    // How often Node looks for connections past those timeouts; its default of 30 s would let a slow
-    // client keep a connection up to 30 s longer than the header timeout says.
+    requestTimeout: Math.max(options.requestTimeoutMs, headerTimeoutMs), // Node refuses one shorter than the other
+    // How often Node looks for connections past those timeouts: its 30 s would let a slow client keep a
+    // connection up to 30 s longer than the header timeout says.
     connectionsCheckingInterval: Math.min(1000, Math.max(100, headerTimeoutMs / 4)),
-  }, handler);
-  server.on('checkContinue', (req, res) => {
+  };
+}
+
+/**
+ * Everything else an HTTP(S) server of the daemon's needs: the connection caps, unparsable requests
+ * answered as JSON, and no `100 Continue` before the app has looked at the request: `checkContinue`
+ * hands it to the app like any other, and only the forwarder, once the key is checked and the body is
+ * wanted, sends the 100 (`sendHeldContinue`).
+ */
+export function guardServer(server: Server, handler: RequestListener, options: HttpServerOptions): ConnectionGuard {
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     holdContinue(req);
     handler(req, res);
   });
-  server.on('clientError', clientErrorHandler(logger));
-  const connections = guardConnections(server, { ...options.limits, logger });
-  return { server, connections };
+  server.on('clientError', clientErrorHandler(options.logger));
+  return guardConnections(server, { ...options.limits, logger: options.logger });
 }
