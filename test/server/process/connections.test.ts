@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { generateKey } from '../../../src/core/key.js';
-import { loopbackSources, slowHeaderFlood } from '../../helpers/flood.js';
+import { slowHeaderFlood } from '../../helpers/flood.js';
 import { closedBy, openSocket, rawRequest } from '../../helpers/raw-http.js';
 import { eventually, keyFileWith, registerSecret, spawnServer, statusOf, tempDir } from '../../helpers/server-process.js';
 import type { ServerProcess, SpawnOptions } from '../../helpers/server-process.js';
@@ -35,7 +35,7 @@ describe('server process: connections from clients without a key', function () {
 
   it('closes a connection past --max-connections-per-ip at once, and still serves other addresses', async () => {
     const server = await start(['--max-connections-per-ip', '4']);
-    const held = await Promise.all(loopbackSources(4).map(() => openSocket(server.port, '127.0.0.2')));
+    const held = await Promise.all(Array.from({ length: 4 }, () => openSocket(server.port, '127.0.0.2')));
     cleanups.push(async () => held.forEach((s) => s.destroy()));
     const extra = await openSocket(server.port, '127.0.0.2');
     expect((await closedBy(extra, 2000)).closed).to.equal(true);
