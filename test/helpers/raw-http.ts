@@ -69,11 +69,12 @@ export function openSocket(port: number, localAddress?: string): Promise<Socket>
   });
 }
 
-/** Resolves when `socket` is closed by the other side (or errors), with how long that took. */
+/** Resolves when `socket` is closed by the other side (or errors), with how long that took; reads whatever comes meanwhile. */
 export function closedBy(socket: Socket, timeoutMs: number): Promise<{ closed: boolean; ms: number }> {
   const start = Date.now();
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve({ closed: true, ms: 0 });
+    socket.resume(); // 'end' comes only to a flowing stream
     const timer = setTimeout(() => finish(false), timeoutMs);
     const finish = (closed: boolean): void => {
       clearTimeout(timer);

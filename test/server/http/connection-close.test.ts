@@ -1,8 +1,26 @@
 import { expect } from 'chai';
+import type { Socket } from 'node:net';
 import { KEY, startApp } from '../../helpers/app-server.js';
 import { closedBy, openSocket, rawRequest } from '../../helpers/raw-http.js';
 
 describe('app: which answers close their connection', () => {
+  it('tells the connection guard of each connection that carried a valid key, and of no other', async () => {
+    const trusted: Socket[] = [];
+    const app = await startApp({ trustConnection: (socket) => trusted.push(socket) });
+    try {
+      expect((await fetch(`${app.url}/api/v1/health`, { headers: { 'X-API-Key': 'wrong' } })).status).to.equal(401);
+      expect((await fetch(`${app.url}/livez`)).status).to.equal(200);
+      expect(trusted).to.deep.equal([]);
+      const socket = await openSocket(app.port);
+      socket.write(`GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-API-Key: ${KEY}\r\nConnection: close\r\n\r\n`);
+      await closedBy(socket, 2000);
+      expect(trusted).to.have.length(1);
+      expect(trusted[0]!.remotePort).to.equal(socket.localPort);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('closes after a refused key, keeps a connection with the valid key open', async () => {
     const app = await startApp();
     try {
