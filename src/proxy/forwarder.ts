@@ -6,6 +6,9 @@ import type { Logger } from 'winston';
 import { createBodyLimiter, declaredLengthExceeds } from './body-limit.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { requestIdSource, resolveRequestId } from './request-id.js';
+import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from './request-target.js';
+import type { RequestTarget, TargetProblem } from './request-target.js';
+import { sendHeldContinue } from './expect-continue.js';
 import { ResponseRelay } from './response-relay.js';
 import { classifyUpstreamError } from './upstream-error.js';
 
@@ -21,6 +24,8 @@ export interface ForwarderOptions {
   logger: Logger;
   /** True while the server drains: answers then close their connection (the app does the same for its own). */
   draining?: () => boolean;
+  /** Longest wait for a client that reads nothing of its answer; then both connections are closed. Default 60 s. */
+  writeTimeoutMs?: number;
 }
 
 /** The forwarding middleware, plus a way to release its connection pool at shutdown. */
@@ -31,17 +36,10 @@ export interface Forwarder extends Koa.Middleware {
   destroy(): Promise<void>;
 }
 
-// Dot segments would let an authenticated client climb out of /api/v1 on a backend that normalises.
-const DOT_SEGMENT = /(?:^|[/\\])(?:\.|%2e){1,2}(?:[/\\]|$)/i;
-
-/** Path and query to request upstream, or undefined when the target is unusable. */
-function targetOf(url: string): string | undefined {
-  let target = url;
-  if (!target.startsWith('/')) {
-    // absolute-form request line (GET http://host/path): keep only path and query
-    try { const parsed = new URL(target); target = parsed.pathname + parsed.search; } catch { return undefined; }
-  }
-  return DOT_SEGMENT.test(target.split('?', 1)[0]!) ? undefined : target;
+/** The target the app parsed (ctx.state.target), or, where the forwarder is mounted alone, its own parse of the same kind. */
+function targetOf(ctx: Koa.Context): RequestTarget | TargetProblem {
+  const parsed = ctx.state['target'] as RequestTarget | undefined;
+  return parsed ?? parseRequestTarget(ctx.req.url!);
 }
 
 /** The request body as a size-limited stream; the client's own stream is never destroyed, so a 413 can still be sent. */
@@ -73,6 +71,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const pool = new Pool(upstream.origin, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const prefix = upstream.pathname.replace(/\/+$/, '');
   const newId = requestIdSource();
+  const writeTimeoutMs = options.writeTimeoutMs ?? 60_000;
 
   const forward = async (ctx: Koa.Context): Promise<void> => {
     const requestId = resolveRequestId(ctx.state['requestId'], ctx.req.headers['x-request-id'], newId);
@@ -80,14 +79,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       ctx.state['requestId'] = requestId;
       ctx.set('X-Request-Id', requestId);
     }
-    const target = targetOf(ctx.originalUrl);
-    if (target === undefined) return answer(ctx, 400, 'Invalid request path');
+    const target = targetOf(ctx);
+    if (typeof target === 'string') return answer(ctx, 400, TARGET_PROBLEM_DETAIL[target]);
     if (declaredLengthExceeds(ctx.req.headers['content-length'], maxBodyBytes)) {
       ctx.set('Connection', 'close'); // don't read megabytes only to discard them
       return answer(ctx, 413, 'Request body too large');
     }
     const { res } = ctx;
-    const relay = new ResponseRelay(res, (statusCode, headers) => {
+    const relay = new ResponseRelay(res, writeTimeoutMs, (statusCode, headers) => {
       ctx.respond = false; // the relay writes the answer itself
       res.statusCode = statusCode;
       for (const [name, value] of Object.entries(clientResponseHeaders(headers))) res.setHeader(name, value);
@@ -109,11 +108,16 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         headers: ctx.req.headers, remoteAddress: ctx.req.socket.remoteAddress, protocol: ctx.protocol,
         host: ctx.host, requestId, upstreamHost: upstream.host,
       });
-      pool.dispatch({ path: prefix + target, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
+      sendHeldContinue(ctx.req, res); // the key, the path and the size are checked: now the body is wanted
+      pool.dispatch({ path: prefix + target.path + target.query, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
       await relay.done;
     } catch (err) {
       if (clientGone) {
         logger.info('client closed request', log);
+        return;
+      }
+      if (relay.stalled) {
+        logger.info('client stopped reading; connection closed', { ...log, writeTimeoutMs });
         return;
       }
       if (relay.started) {

@@ -7,6 +7,13 @@ export function parsePort(value: string): number {
   return port;
 }
 
+/** A whole number from 1 to 1,000,000 (a count of connections and the like). */
+export function parseCount(value: string): number {
+  const count = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 1 && count <= 1_000_000)) throw new RangeError(`"${value}" is not a whole number from 1 to 1000000`);
+  return count;
+}
+
 /** Any text but blanks. */
 export function nonEmpty(value: string): string {
   if (value.trim() === '') throw new RangeError('must not be empty');

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from '../core/duration.js';
-import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
+import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
 import { parseRate } from './rate.js';
 import type { Rate } from './rate.js';
 import { parseWorkers } from './workers.js';
@@ -31,6 +31,14 @@ export interface Config {
   workers: number;
   /** Failed-auth throttling per client address; undefined means off. */
   authFailLimit?: Rate;
+  /** Most connections open at once (lowered to fit the open-file limit at start). */
+  maxConnections: number;
+  /** Most connections from one client address (IPv6: per /64); undefined means no such cap. */
+  maxConnectionsPerIp?: number;
+  /** Longest a client may take to send a request's headers. */
+  headerTimeoutMs: number;
+  /** Longest a forwarded answer may wait for a client that reads nothing of it. */
+  writeTimeoutMs: number;
   /** `QWEN_API_KEY`, the fallback when there is no key file. */
   apiKey?: string;
   /** `NODE_ENV=development`: allows the fixed development key. */
@@ -62,6 +70,10 @@ const SETTINGS = {
   'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false', ''],
   workers: ['QWEN_WORKERS', '1', 'N|auto', 'auto = one per core'],
   'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m', 'N/DURATION', 'off = no throttling'],
+  'max-connections': ['QWEN_MAX_CONNECTIONS', '1024', 'N', 'lowered to fit the open-file limit'],
+  'max-connections-per-ip': ['QWEN_MAX_CONNECTIONS_PER_IP', '64', 'N|off', 'IPv6: per /64'],
+  'header-timeout': ['QWEN_HEADER_TIMEOUT', '10s', 'DURATION'],
+  'write-timeout': ['QWEN_WRITE_TIMEOUT', '60s', 'DURATION', 'client reading nothing of an answer'],
 } as const satisfies Record<string, readonly [env: string, fallback: string, arg: string, note?: string]>;
 
 type Name = keyof typeof SETTINGS;
@@ -101,6 +113,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
   const authFailLimit = get('auth-fail-limit');
   const upstream = get('upstream');
   const maxGraceMs = check('max-grace', get('max-grace'), parseDuration);
+  const perIp = get('max-connections-per-ip');
   return {
     port: check('port', get('port'), parsePort),
     host: check('host', get('host'), nonEmpty),
@@ -117,6 +130,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     readyRequiresUpstream: check('ready-requires-upstream', get('ready-requires-upstream'), parseBoolean),
     workers: check('workers', get('workers'), (v) => parseWorkers(v)),
     authFailLimit: authFailLimit === 'off' ? undefined : check('auth-fail-limit', authFailLimit, parseRate),
+    maxConnections: check('max-connections', get('max-connections'), parseCount),
+    maxConnectionsPerIp: perIp === 'off' ? undefined : check('max-connections-per-ip', perIp, parseCount),
+    headerTimeoutMs: check('header-timeout', get('header-timeout'), positiveDuration),
+    writeTimeoutMs: check('write-timeout', get('write-timeout'), positiveDuration),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };

@@ -1,11 +1,12 @@
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { createApp } from './http/app.js';
 import type { Config } from './config.js';
 import type { ServerStatus } from './http/health.js';
-import { clientErrorHandler } from './http/http-errors.js';
+import type { ConnectionGuard } from './connection-limits.js';
+import { connectionCap, openFileLimit } from './descriptor-budget.js';
+import { createHttpServer } from './http-server.js';
 import { startKeyAgeWarnings } from './reload/key-age.js';
 import { KeyReloader } from './reload/key-reloader.js';
 import type { ReloadEvent } from './reload/reload-record.js';
@@ -40,7 +41,10 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
   const store = new KeyStore();
   const reads = new FileReads();
   const trust = new TrustReport({ keyFile: config.keyFile, logger, reads, identity });
-  const metrics = createMetrics({ store, maxKeyAgeMs: config.maxKeyAgeMs, writableByOthers: () => trust.findings.length });
+  let connections: ConnectionGuard | undefined;
+  const metrics = createMetrics({
+    store, maxKeyAgeMs: config.maxKeyAgeMs, writableByOthers: () => trust.findings.length, connections: () => connections,
+  });
   const history = new ReloadHistory({
     keyFile: config.keyFile, logger, reads, maxGraceMs: config.maxGraceMs, trust, onFailure: () => metrics.historyReadFailure(),
   });
@@ -63,7 +67,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
 
   const forwarder = config.upstream && createForwarder({
     upstream: config.upstream, timeoutMs: config.upstreamTimeoutMs, maxBodyBytes: config.maxBodyBytes, logger,
-    draining: () => !status.accepting,
+    writeTimeoutMs: config.writeTimeoutMs, draining: () => !status.accepting,
   });
   const app = createApp({
     store, metrics, logger, version,
@@ -72,10 +76,20 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
     upstream: createUpstreamMonitor({ url: config.upstream, probe: probeUpstream }),
     readyRequiresUpstream: config.readyRequiresUpstream,
     throttle: config.authFailLimit && new FailureThrottle({ rate: config.authFailLimit }),
+    trustConnection: (socket) => connections?.trust(socket),
     maxKeyAgeMs: config.maxKeyAgeMs,
   });
-  const server = createServer(app.callback());
-  server.on('clientError', clientErrorHandler(logger));
+  // With an upstream, a forwarded request holds two descriptors: the client's socket and the upstream's.
+  const cap = connectionCap(config.maxConnections, config.upstream ? 2 : 1, openFileLimit());
+  if (cap.max < config.maxConnections) {
+    logger.warn('max connections lowered to fit the open-file limit', { requested: config.maxConnections, maxConnections: cap.max, openFileLimit: cap.openFileLimit });
+  }
+  const http = createHttpServer(app.callback(), {
+    headerTimeoutMs: config.headerTimeoutMs, requestTimeoutMs: config.upstreamTimeoutMs, logger,
+    limits: { max: cap.max, perClient: config.maxConnectionsPerIp },
+  });
+  const { server } = http;
+  connections = http.connections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -86,7 +100,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   const url = `http://${host}:${port}`;
-  logger.info('listening', { host: config.host, port, url });
+  logger.info('listening', { host: config.host, port, url, maxConnections: cap.max, maxConnectionsPerIp: config.maxConnectionsPerIp ?? 'off' });
 
   let stopping: Promise<void> | undefined;
   return {

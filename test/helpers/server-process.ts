@@ -51,6 +51,8 @@ export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Start under `ulimit -n N` (through sh), as a host with few descriptors would. */
+  openFiles?: number;
   /** Wait for the `listening` line (default); false returns at once (for processes expected to exit). */
   waitListening?: boolean;
   timeoutMs?: number;
@@ -60,7 +62,10 @@ export interface SpawnOptions {
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [name, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[name] = value;
-  const child = spawn(process.execPath, [SERVER_JS, ...(options.args ?? [])], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [process.execPath, SERVER_JS, ...(options.args ?? [])];
+  // exec: the shell becomes the server, so signals and the exit code are the server's own.
+  if (options.openFiles !== undefined) command.unshift('/bin/sh', '-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'sh');
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   serversStarted++;
   let out = '';
   let err = '';

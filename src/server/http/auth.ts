@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { Context, Middleware } from 'koa';
+import { closeAfterAnswer } from './connection-close.js';
 import { readCredential } from './credentials.js';
 import { sendError } from './http-errors.js';
 import type { KeyStore } from '../reload/key-store.js';
@@ -14,6 +16,8 @@ export interface AuthOptions {
   metrics?: Pick<Metrics, 'authFailure' | 'previousKeyUsed'>;
   /** Failed-auth throttle per client address; absent means none. */
   throttle?: FailureThrottle;
+  /** Called with the connection of every request that passes. */
+  trustConnection?: (socket: Socket) => void;
   realm?: string;
 }
 
@@ -25,7 +29,7 @@ export type KeyCheck = (ctx: Context) => boolean;
  * the valid path costs one header read and one SHA-256; failures are answered here, without throwing.
  */
 export function createKeyCheck(options: AuthOptions): KeyCheck {
-  const { store, metrics, throttle } = options;
+  const { store, metrics, throttle, trustConnection } = options;
   const realm = options.realm ?? 'qwen-api';
   const unauthorized = { status: 401, detail: INVALID_KEY_DETAIL, headers: { 'WWW-Authenticate': `Bearer realm="${realm}"` } };
   const malformed = {
@@ -35,6 +39,7 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
   };
 
   const refuse = (ctx: Context, answer: typeof unauthorized, reason: 'missing' | 'invalid' | 'malformed'): false => {
+    closeAfterAnswer(ctx); // a client without a key keeps no connection open between attempts
     const wait = throttle ? throttle.fail(ctx.req.socket.remoteAddress ?? '') : 0;
     if (wait > 0) {
       metrics?.authFailure('throttled');
@@ -57,6 +62,7 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
     const match = store.verify(credential.key);
     if (match === null) return refuse(ctx, unauthorized, 'invalid');
     if (match === 'previous') metrics?.previousKeyUsed();
+    trustConnection?.(req.socket);
     return true;
   };
 }

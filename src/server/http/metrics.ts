@@ -1,6 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { keyAgeMs } from '../reload/key-age.js';
 import type { KeyStore } from '../reload/key-store.js';
+import type { ConnectionGuard } from '../connection-limits.js';
 
 /** Route labels: the daemon's own routes, everything forwarded, and everything else. Fixed, so cardinality is too. */
 export const ROUTE_LABELS = ['/livez', '/readyz', '/api/v1/health', '/metrics', '/api/v1/*', 'other'] as const;
@@ -29,6 +30,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** How many of the key files and their directories others than their owner can write. */
   writableByOthers?: () => number;
+  /** The connection guard, once the server exists. */
+  connections?: () => ConnectionGuard | undefined;
 }
 
 /** A fresh registry with the daemon's metrics (never prom-client's global one, so apps do not share counts). */
@@ -112,6 +115,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (writableByOthers) {
     keyGauge('qwen_key_files_writable_by_others', 'Key files, histories and their directories that others than their owner can write', () => writableByOthers());
   }
+  if (options.connections) registerConnectionMetrics(registry, options.connections);
 
   return {
     registry,
@@ -127,4 +131,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     historyReadFailure: () => historyFailures.inc(),
   };
+}
+
+function registerConnectionMetrics(registry: Registry, guard: () => ConnectionGuard | undefined): void {
+  new Gauge({ name: 'qwen_connections_open', help: 'Client connections open now', registers: [registry], collect() {
+    this.set(guard()?.open ?? 0);
+  } });
+  new Counter({
+    name: 'qwen_connections_refused_total', help: 'New connections closed at once: past --max-connections-per-ip (per_ip), or past --max-connections with none to evict (total)',
+    labelNames: ['limit'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const limit of ['total', 'per_ip'] as const) this.inc({ limit }, guard()?.counts[limit] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'qwen_connections_evicted_total', help: 'Connections that never carried a valid key, closed to make room for a new one at --max-connections',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(guard()?.counts.evicted ?? 0);
+    },
+  });
 }
