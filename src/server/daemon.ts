@@ -27,8 +27,14 @@ export interface Daemon {
   shutdown(reason: string): Promise<void>;
 }
 
+/** What the entry point knows beside the config. */
+export interface DaemonContext {
+  /** How the operator sees a key generated on a first run, from where the server was started. */
+  showKeyCommand?: string;
+}
+
 /** Starts key store, reloader, watcher and HTTP server from a validated config; logs `listening` once it accepts. */
-export async function startDaemon(config: Config, logger: Logger, version: string): Promise<Daemon> {
+export async function startDaemon(config: Config, logger: Logger, version: string, context: DaemonContext = {}): Promise<Daemon> {
   const store = new KeyStore();
   const metrics = createMetrics({ store, maxKeyAgeMs: config.maxKeyAgeMs });
   const reloader = new KeyReloader({
@@ -38,7 +44,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
   const status: ServerStatus = { accepting: true };
   Object.defineProperty(status, 'lastReload', { get: () => reloader.lastReload, enumerable: true });
 
-  await reloader.initialise({ apiKey: config.apiKey, development: config.development });
+  await reloader.initialise({ apiKey: config.apiKey, development: config.development, showKeyCommand: context.showKeyCommand });
   const watcher = await watchKeyFile({
     keyFile: config.keyFile, mode: config.watchMode,
     onChange: (trigger) => void reloader.reload(trigger),
