@@ -24,6 +24,7 @@ param(
   [switch]$Revoke,
   [switch]$Json,
   [switch]$Help,
+  [switch]$Version,
   [string]$Grace,
   [string]$KeyFile,
   [string]$Url
@@ -44,6 +45,7 @@ if ($Force) { $cliArgs += '--force' }
 if ($Revoke) { $cliArgs += '--revoke' }
 if ($Json) { $cliArgs += '--json' }
 if ($Help) { $cliArgs += '--help' }
+if ($Version) { $cliArgs += '--version' }
 if ($PSBoundParameters.ContainsKey('Grace')) { $cliArgs += '--grace', $Grace }
 if ($PSBoundParameters.ContainsKey('Url')) { $cliArgs += '--url', $Url }
 if ($PSBoundParameters.ContainsKey('KeyFile')) {

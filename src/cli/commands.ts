@@ -1,19 +1,21 @@
-import { resolve } from 'node:path';
 import { UsageError, parseCliArgs, parseGrace } from './args.js';
 import type { CliOptions, Command } from './args.js';
 import { describeFailure } from './failures.js';
 import { HELP } from './help.js';
 import { formatDuration } from '../core/duration.js';
-import { deriveState } from '../core/history-state.js';
 import { formatStamp, historyPathFor } from '../core/history.js';
-import { readHistory } from '../core/history-file.js';
-import { formatHistoryView, historyJson } from './history-view.js';
 import { fingerprint } from '../core/key.js';
 import { probeKeys } from './server-check.js';
 import type { KeyProbe } from './server-check.js';
-import { readKeyFile } from '../core/key-file.js';
+import { KeyFileError } from '../core/errors.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
-import { formatKeyStatus, readKeyStatus } from './key-status.js';
+import { generateRefusal, locateKeyFile, notFoundLine } from './key-location.js';
+import type { KeyLocation } from './key-location.js';
+import { formatKeyStatus, keyStatusJson, readKeyStatus } from './key-status.js';
+import { historyOutput } from './history-command.js';
+import { keyToShow } from './show.js';
+
+export { DEFAULT_KEY_FILE } from './key-location.js';
 
 /** Everything the CLI takes from its process, injected so tests need none. */
 export interface CliIo {
@@ -23,14 +25,14 @@ export interface CliIo {
   cwd: string;
   clock: () => Date;
   fetch?: typeof fetch;
+  /** The package version, for --version. */
+  version?: string;
 }
 
-/** The key file used when neither --key-file nor QWEN_API_KEY_FILE names one. */
-export const DEFAULT_KEY_FILE = 'api/.api_key';
 /** The server `test` asks when --url is not given. */
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
-interface Context { io: CliIo; options: CliOptions; keyFile: string }
+interface Context { io: CliIo; options: CliOptions; keyFile: string; location: KeyLocation }
 
 /** Runs one CLI invocation and resolves to its exit code: 0 success, 1 failure, 2 usage error. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -39,10 +41,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const parsed = parseCliArgs(argv);
     command = parsed.command;
-    const keyFile = resolve(io.cwd, parsed.options.keyFile ?? (io.env.QWEN_API_KEY_FILE || DEFAULT_KEY_FILE));
-    ctx = { io, options: parsed.options, keyFile };
-    if (command === 'help') {
-      io.stdout(HELP);
+    const location = locateKeyFile(parsed.options.keyFile, io.env, io.cwd);
+    ctx = { io, options: parsed.options, keyFile: location.path, location };
+    if (command === 'help' || command === 'version') {
+      io.stdout(command === 'help' ? HELP : `manage-key (qwen-key-daemon) ${io.version ?? 'unknown'}\n`);
       return 0;
     }
     // The server's default window only matters to commands that reason about one.
@@ -57,18 +59,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await COMMANDS[command](ctx);
   } catch (err) {
-    io.stderr(`manage-key: ${describeFailure(err, ctx.keyFile)}\n`);
-    return 1;
+    // No key file: every command names the full path it looked at and how to point elsewhere.
+    const missing = err instanceof KeyFileError && err.code === 'KEY_MISSING';
+    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile));
   }
 }
 
-const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<number>> = {
-  async show({ io, keyFile }) {
-    io.stdout(`${await readKeyFile(keyFile)}\n`);
+const COMMANDS: Record<Exclude<Command, 'help' | 'version'>, (ctx: Context) => Promise<number>> = {
+  async show({ io, location }) {
+    const shown = await keyToShow(location, io.env);
+    if ('failure' in shown) return fail(io, shown.failure);
+    io.stdout(`${shown.key}\n`);
+    if (shown.note) note(io)(shown.note);
     return 0;
   },
 
-  async generate({ io, options, keyFile }) {
+  async generate({ io, options, keyFile, location }) {
+    const refusal = await generateRefusal(location);
+    if (refusal) return fail(io, refusal);
     const key = await generateKeyFile({ keyFile, force: options.force, clock: io.clock, onNote: note(io) });
     io.stdout(`${key}\n`);
     io.stderr(`Generated a new key (${fingerprint(key)}) in ${keyFile}; logged in ${historyPathFor(keyFile)}.\n`
@@ -93,19 +101,11 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     return 0;
   },
 
-  async history({ io, options, keyFile }) {
-    const historyFile = historyPathFor(keyFile);
-    const { entries, malformed } = await readHistory(historyFile);
-    // The documented rule: the current active key is the latest Generated or Rotated (new) entry.
-    const current = deriveState(entries).current?.key;
-    io.stdout(options.json
-      ? `${JSON.stringify(historyJson(entries, current, historyFile), null, 2)}\n`
-      : formatHistoryView(entries, current, historyFile));
-    if (malformed > 0) io.stderr(`manage-key: note: skipped ${malformed} malformed line(s) in ${historyFile}\n`);
-    const inFile = await readKeyFile(keyFile).catch(() => undefined);
-    if (inFile !== undefined && inFile !== current) {
-      io.stderr(`manage-key: note: ${keyFile} holds a key the history does not name as current (${fingerprint(inFile)}); it was changed without manage-key\n`);
-    }
+  async history({ io, options, location }) {
+    const output = await historyOutput(location, options.json);
+    if ('failure' in output) return fail(io, output.failure);
+    io.stdout(output.stdout);
+    for (const text of output.notes) note(io)(text);
     return 0;
   },
 
@@ -115,15 +115,7 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
       io.stdout(formatKeyStatus(status, formatStamp, formatDuration));
       return 0;
     }
-    const { current, previous } = status;
-    io.stdout(`${JSON.stringify({
-      keyFile, historyFile: status.historyFile, now: status.now, defaultGraceMs: status.defaultGraceMs,
-      historyAgrees: status.historyAgrees, entries: status.entries, malformed: status.malformed,
-      current: { fingerprint: fingerprint(current.key), since: current.since, sinceFrom: current.sinceFrom,
-        ageSeconds: Math.floor((status.now.getTime() - current.since.getTime()) / 1000) },
-      previous: previous ? { fingerprint: fingerprint(previous.key), replacedAt: previous.replacedAt, until: previous.until,
-        valid: previous.valid, window: previous.origin } : null,
-    }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify(keyStatusJson(status), null, 2)}\n`);
     return 0;
   },
 
@@ -149,6 +141,11 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     return 1;
   },
 };
+
+function fail(io: CliIo, line: string): number {
+  io.stderr(`manage-key: ${line}\n`);
+  return 1;
+}
 
 function note(io: CliIo): (message: string) => void {
   return (message) => io.stderr(`manage-key: note: ${message}\n`);

@@ -47,6 +47,19 @@ export async function readKeyStatus(options: { keyFile: string; now: Date; defau
   return status;
 }
 
+/** The status for scripts (`status --json`): fingerprints only, never a key. */
+export function keyStatusJson(status: KeyStatus): object {
+  const { current, previous, now } = status;
+  return {
+    keyFile: status.keyFile, historyFile: status.historyFile, now, defaultGraceMs: status.defaultGraceMs,
+    historyAgrees: status.historyAgrees, entries: status.entries, malformed: status.malformed,
+    current: { fingerprint: fingerprint(current.key), since: current.since, sinceFrom: current.sinceFrom,
+      ageSeconds: Math.floor((now.getTime() - current.since.getTime()) / 1000) },
+    previous: previous ? { fingerprint: fingerprint(previous.key), replacedAt: previous.replacedAt, until: previous.until,
+      valid: previous.valid, window: previous.origin } : null,
+  };
+}
+
 /** A short age such as `3d 4h`, `9m 12s` or `45s`. */
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
