@@ -53,6 +53,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Wait for the `listening` line (default); false returns at once (for processes expected to exit). */
   waitListening?: boolean;
+  /** Node's own flags, before the script (as the image's ENTRYPOINT gives them). */
+  nodeArgs?: string[];
   /** Run as another user (a root test proving what an unprivileged user meets). */
   user?: { uid: number; gid: number };
   timeoutMs?: number;
@@ -62,7 +64,7 @@ export interface SpawnOptions {
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [name, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[name] = value;
-  const child = spawn(process.execPath, [SERVER_JS, ...(options.args ?? [])], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), SERVER_JS, ...(options.args ?? [])], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   serversStarted++;
   let out = '';
   let err = '';
