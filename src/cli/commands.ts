@@ -15,8 +15,6 @@ import { formatKeyStatus, keyStatusJson, readKeyStatus } from './key-status.js';
 import { historyOutput } from './history-command.js';
 import { keyToShow } from './show.js';
 
-export { DEFAULT_KEY_FILE } from './key-location.js';
-
 /** Everything the CLI takes from its process, injected so tests need none. */
 export interface CliIo {
   stdout: (text: string) => void;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/server-process.js';
 import type { ServerProcess } from '../helpers/server-process.js';
@@ -16,6 +17,7 @@ describe('integration: manage-key test against the real server', function () {
   const keyDir = async () => {
     const { dir, cleanup } = await tempDir();
     cleanups.push(cleanup);
+    await mkdir(join(dir, 'api'), { mode: 0o700 });
     return { dir, keyFile: join(dir, 'api', '.api_key') };
   };
 
