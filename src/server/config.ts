@@ -73,8 +73,8 @@ ${Object.entries(SETTINGS).map(([name, [variable, fallback, arg, note]]) => {
   ${'-h, --help'.padEnd(31)}this text
   ${'--version'.padEnd(31)}the version
 
-Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key,
-else a new key is generated into the key file.
+Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key
+(named in the README; manage-key show prints it), else a new key is generated into the key file.
 
 Exit status: 0 after SIGTERM/SIGINT; 1 when it cannot start (port in use, a first-run key it cannot
 write); 2 for bad configuration (a flag, an environment value, an invalid QWEN_API_KEY).`;
