@@ -1,34 +1,82 @@
 #!/usr/bin/env bash
-# Rotates the key held in a Kubernetes Secret: fetch the key and its history into a private
-# local copy, rotate there with manage-key, and apply both files to the Secret in one step,
-# so every replica sees the new key and its history swap together through `..data`.
+# Rotates the key held in a Kubernetes Secret: read the key and its history into a private local
+# copy, rotate there with manage-key, and apply both files to the Secret in one `kubectl apply`, so
+# every replica sees the new key and its history swap together through `..data`.
 #
-#   deploy/kubernetes/rotate-secret.sh [--grace 10m | --revoke]    (SECRET, NAMESPACE env to override)
+#   deploy/kubernetes/rotate-secret.sh [--grace DURATION | --revoke] [--create]
+#   (SECRET, default qwen-api-key, and NAMESPACE, default default, from the environment)
+#
+# Only a Secret that kubectl reports as NotFound is created, and only with --create (a first key and
+# its history; there is no old key, so --grace and --revoke are refused there). Any other failure to
+# read it (no cluster, no rights, another context or namespace) exits 1 with kubectl's own message and
+# changes nothing: a guess there would replace the live key with no window.
 set -euo pipefail
 secret=${SECRET:-qwen-api-key}
 namespace=${NAMESPACE:-default}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+me=rotate-secret.sh
+
+usage="usage: $me [--grace DURATION | --revoke] [--create]   (SECRET=$secret, NAMESPACE=$namespace)"
+create=false
+window=() # the rotation's window for the old key, passed to manage-key as given
+while [ $# -gt 0 ]; do
+  case $1 in
+    --create) create=true ;;
+    --revoke) window+=(--revoke) ;;
+    --grace)
+      [ $# -ge 2 ] || { echo "$me: --grace needs a duration" >&2; exit 2; }
+      window+=(--grace "$2")
+      shift ;;
+    --grace=*) window+=("$1") ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) echo "$me: unknown argument \"$1\"" >&2; echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
 
 work=$(mktemp -d)
 chmod 700 "$work"
 trap 'rm -rf "$work"' EXIT
 umask 077
 
-fetch() { # fetch FIELD FILE: one field of the Secret, decoded, or nothing when absent
-  kubectl -n "$namespace" get secret "$secret" -o "go-template={{ index .data \"$1\" | base64decode }}" >"$2" 2>/dev/null || : >"$2"
-}
-
-if kubectl -n "$namespace" get secret "$secret" >/dev/null 2>&1; then
-  fetch .api_key "$work/.api_key"
-  fetch .api_key_history "$work/.api_key_history"
-  "$root/scripts/manage-key" rotate --key-file "$work/.api_key" "$@" >/dev/null
-else
+# One read of the whole Secret: either it is there, or kubectl says exactly why not.
+if kubectl -n "$namespace" get secret "$secret" -o json >"$work/secret.json" 2>"$work/get.err"; then
+  node -e '
+    const fs = require("node:fs");
+    const [file, dir] = process.argv.slice(1);
+    const data = JSON.parse(fs.readFileSync(file, "utf8")).data ?? {};
+    for (const name of [".api_key", ".api_key_history"]) {
+      if (typeof data[name] === "string") fs.writeFileSync(`${dir}/${name}`, Buffer.from(data[name], "base64"), { mode: 0o600 });
+    }' "$work/secret.json" "$work"
+  if [ ! -s "$work/.api_key" ]; then
+    echo "$me: Secret $namespace/$secret holds no .api_key to rotate; nothing changed" >&2
+    exit 1
+  fi
+  "$root/scripts/manage-key" rotate --key-file "$work/.api_key" ${window[@]+"${window[@]}"} >/dev/null
+elif grep -Eq "^Error from server \(NotFound\): secrets? \"$secret\" not found" "$work/get.err"; then
+  if ! $create; then
+    cat "$work/get.err" >&2
+    echo "$me: Secret $namespace/$secret does not exist; run again with --create to create it with a new key (nothing changed)" >&2
+    exit 1
+  fi
+  if [ ${#window[@]} -gt 0 ]; then
+    echo "$me: Secret $namespace/$secret does not exist, so there is no old key for --grace or --revoke; nothing changed (--create alone creates it)" >&2
+    exit 1
+  fi
   "$root/scripts/manage-key" generate --key-file "$work/.api_key" >/dev/null
+else
+  cat "$work/get.err" >&2
+  echo "$me: cannot read Secret $namespace/$secret (kubectl's message above); nothing changed" >&2
+  exit 1
 fi
 
-kubectl -n "$namespace" create secret generic "$secret" \
-  --from-file=.api_key="$work/.api_key" \
-  --from-file=.api_key_history="$work/.api_key_history" \
-  --dry-run=client -o yaml | kubectl -n "$namespace" apply -f -
+# Both files in one Secret manifest, applied at once.
+node -e '
+  const fs = require("node:fs");
+  const [namespace, name, keyFile] = process.argv.slice(1);
+  const data = {};
+  for (const [field, path] of [[".api_key", keyFile], [".api_key_history", `${keyFile}_history`]]) data[field] = fs.readFileSync(path).toString("base64");
+  process.stdout.write(JSON.stringify({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name, namespace }, data }));
+' "$namespace" "$secret" "$work/.api_key" | kubectl -n "$namespace" apply -f - >&2
 echo "Secret $namespace/$secret updated; replicas pick the key up within the kubelet's sync period (about a minute)." >&2
 echo "Give clients the new key with: kubectl -n $namespace get secret $secret -o 'go-template={{ index .data \".api_key\" | base64decode }}'" >&2

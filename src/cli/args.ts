@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
+import { CommandLineError, parseCommandLine } from '../core/command-line.js';
 import { parseDuration } from '../core/duration.js';
 
-/** The CLI's commands; `help` is what `--help` asks for. */
+/** The CLI's commands; `help` and `version` are what `--help` and `--version` ask for. */
 export const COMMANDS = ['generate', 'show', 'rotate', 'history', 'status', 'test'] as const;
 /** One CLI command. */
-export type Command = (typeof COMMANDS)[number] | 'help';
+export type Command = (typeof COMMANDS)[number] | 'help' | 'version';
 
 /** Options as given on the command line; environment fallbacks are applied by the command layer. */
 export interface CliOptions {
@@ -38,13 +38,13 @@ export class UsageError extends Error {
 const POWERSHELL: Record<string, string> = {
   generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
   force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json',
-  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help',
+  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help', version: '--version',
 };
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
   generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs'], history: ['json'],
-  status: ['graceMs', 'json', 'maxGraceMs'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [],
+  status: ['graceMs', 'json', 'maxGraceMs'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [], version: [],
 };
 const FLAG_NAMES: Record<keyof CliOptions, string> = {
   keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url',
@@ -55,20 +55,17 @@ const FLAG_NAMES: Record<keyof CliOptions, string> = {
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv.map(fromPowerShell),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' }, 'key-file': { type: 'string' },
-        url: { type: 'string' },
-      },
-    });
+    parsed = parseCommandLine(argv.map(fromPowerShell).map(fromDoubleDash), {
+      force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' }, previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' },
+      'key-file': { type: 'string' }, url: { type: 'string' },
+    }, true);
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
+    if (!(err instanceof CommandLineError)) throw err;
+    throw new UsageError(err.message);
   }
   const { values, positionals } = parsed;
+  if (values.help || positionals[0]?.toLowerCase() === 'help') return { command: 'help', options: { force: false, revoke: false, json: false, previous: false } };
   if (positionals.length > 1) throw new UsageError(`one command at a time (got: ${positionals.join(', ')})`);
   const word = positionals[0]?.toLowerCase() ?? 'show';
   if (!(COMMANDS as readonly string[]).includes(word)) throw new UsageError(`unknown command "${positionals[0]}"`);
@@ -83,8 +80,8 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     url: values.url === undefined ? undefined : parseUrl(values.url),
   };
   if (options.keyFile === '') throw new UsageError('--key-file needs a path');
-  const command: Command = values.help ? 'help' : (word as Command);
-  if (command !== 'help') checkApplicable(command, options);
+  const command: Command = values.version ? 'version' : (word as Command);
+  if (command !== 'version') checkApplicable(command, options);
   return { command, options };
 }
 
@@ -104,6 +101,12 @@ function fromPowerShell(arg: string): string {
   if (mapped === undefined) return arg;
   // PowerShell's `-Grace:10m` form carries its value after a colon.
   return ps[2] === undefined ? mapped : `${mapped}=${ps[2]}`;
+}
+
+// People type the commands as options too (`--history`, `--Rotate`): they mean the command.
+function fromDoubleDash(arg: string): string {
+  const word = /^--([A-Za-z]+)$/.exec(arg)?.[1]?.toLowerCase();
+  return word !== undefined && (COMMANDS as readonly string[]).includes(word) ? word : arg;
 }
 
 function parseUrl(text: string): URL {

@@ -1,19 +1,20 @@
-import { resolve } from 'node:path';
 import { UsageError, parseCliArgs, parseGrace } from './args.js';
 import type { CliOptions, Command } from './args.js';
 import { describeFailure } from './failures.js';
 import { HELP } from './help.js';
 import { formatDuration } from '../core/duration.js';
-import { Action, formatStamp, historyPathFor } from '../core/history.js';
-import { scanHistory } from '../core/history-file.js';
-import { historyPrinter } from './history-view.js';
+import { formatStamp, historyPathFor } from '../core/history.js';
 import { fingerprint } from '../core/key.js';
-import { readKeyFile } from '../core/key-file.js';
+import { KeyFileError } from '../core/errors.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
 import { DEFAULT_MAX_GRACE_MS } from '../core/history-state.js';
 import { describeFindings, untrustedPaths } from '../core/file-trust.js';
 import type { Identity, TrustFinding } from '../core/file-trust.js';
+import { generateRefusal, locateKeyFile, notFoundLine } from './key-location.js';
+import type { KeyLocation } from './key-location.js';
 import { formatKeyStatus, keyStatusJson, readKeyStatus } from './key-status.js';
+import { printHistory } from './history-command.js';
+import { keyToShow } from './show.js';
 import { testServer } from './test-command.js';
 import { rotationNotes } from './rotation-notes.js';
 
@@ -27,14 +28,14 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Who runs the CLI (effective uid, platform): files of other users are never written. */
   identity?: Identity;
+  /** The package version, for --version. */
+  version?: string;
 }
 
-/** The key file used when neither --key-file nor QWEN_API_KEY_FILE names one. */
-export const DEFAULT_KEY_FILE = 'api/.api_key';
 /** The server `test` asks when --url is not given. */
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
-interface Context { io: CliIo; options: CliOptions; keyFile: string; untrusted?: TrustFinding[] }
+interface Context { io: CliIo; options: CliOptions; keyFile: string; location: KeyLocation; untrusted?: TrustFinding[] }
 
 /** Runs one CLI invocation and resolves to its exit code: 0 success, 1 failure, 2 usage error. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -43,10 +44,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const parsed = parseCliArgs(argv);
     command = parsed.command;
-    const keyFile = resolve(io.cwd, parsed.options.keyFile ?? (io.env.QWEN_API_KEY_FILE || DEFAULT_KEY_FILE));
-    ctx = { io, options: parsed.options, keyFile };
-    if (command === 'help') {
-      io.stdout(HELP);
+    const location = locateKeyFile(parsed.options.keyFile, io.env, io.cwd);
+    ctx = { io, options: parsed.options, keyFile: location.path, location };
+    if (command === 'help' || command === 'version') {
+      io.stdout(command === 'help' ? HELP : `manage-key (qwen-key-daemon) ${io.version ?? 'unknown'}\n`);
       return 0;
     }
     applyEnvironment(command, parsed.options, io.env);
@@ -60,18 +61,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command !== 'generate' && command !== 'rotate') await warnUntrusted(ctx);
     return await COMMANDS[command](ctx);
   } catch (err) {
-    io.stderr(`manage-key: ${describeFailure(err, ctx.keyFile)}\n`);
-    return 1;
+    // No key file: every command names the full path it looked at and how to point elsewhere.
+    const missing = err instanceof KeyFileError && err.code === 'KEY_MISSING';
+    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile));
   }
 }
 
-const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<number>> = {
-  async show({ io, keyFile }) {
-    io.stdout(`${await readKeyFile(keyFile)}\n`);
+const COMMANDS: Record<Exclude<Command, 'help' | 'version'>, (ctx: Context) => Promise<number>> = {
+  async show({ io, location }) {
+    const shown = await keyToShow(location, io.env);
+    if ('failure' in shown) return fail(io, shown.failure);
+    io.stdout(`${shown.key}\n`);
+    if (shown.note) note(io)(shown.note);
     return 0;
   },
 
-  async generate({ io, options, keyFile }) {
+  async generate({ io, options, keyFile, location }) {
+    const refusal = await generateRefusal(location);
+    if (refusal) return fail(io, refusal);
     const key = await generateKeyFile({ keyFile, force: options.force, clock: io.clock, onNote: note(io), identity: io.identity });
     io.stdout(`${key}\n`);
     io.stderr(`Generated a new key (${fingerprint(key)}) in ${keyFile}; logged in ${historyPathFor(keyFile)}.\n`
@@ -89,23 +96,9 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     return 0;
   },
 
-  async history({ io, options, keyFile }) {
-    const historyFile = historyPathFor(keyFile);
-    // Streamed: a history of any size is printed entry by entry, never held whole.
-    const printer = historyPrinter(options.json ? 'json' : 'view', historyFile, io.stdout);
-    // The documented rule: the current active key is the latest Generated or Rotated (new) entry.
-    let current: string | undefined;
-    const { malformed } = await scanHistory(historyFile, (entry) => {
-      printer.entry(entry);
-      if (entry.action === Action.generated || entry.action === Action.rotatedNew) current = entry.key;
-    });
-    printer.end(current);
-    if (malformed > 0) io.stderr(`manage-key: note: skipped ${malformed} malformed line(s) in ${historyFile}\n`);
-    const inFile = await readKeyFile(keyFile).catch(() => undefined);
-    if (inFile !== undefined && inFile !== current) {
-      io.stderr(`manage-key: note: ${keyFile} holds a key the history does not name as current (${fingerprint(inFile)}); it was changed without manage-key\n`);
-    }
-    return 0;
+  async history({ io, options, location }) {
+    const failure = await printHistory(location, options.json, { stdout: io.stdout, note: note(io) });
+    return failure === undefined ? 0 : fail(io, failure);
   },
 
   async status(ctx) {
@@ -147,6 +140,11 @@ async function warnUntrusted(ctx: Context): Promise<void> {
   if (findings.length > 0) {
     io.stderr(`manage-key: warning: ${describeFindings(findings)}; whoever can write there can change which keys are valid (chmod go-w)\n`);
   }
+}
+
+function fail(io: CliIo, line: string): number {
+  io.stderr(`manage-key: ${line}\n`);
+  return 1;
 }
 
 function note(io: CliIo): (message: string) => void {

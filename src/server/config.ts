@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { CommandLineError, parseCommandLine } from '../core/command-line.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
 import { parseRate } from './rate.js';
@@ -85,23 +85,29 @@ ${Object.entries(SETTINGS).map(([name, [variable, fallback, arg, note]]) => {
   const shown = [fallback === '' ? 'none' : fallback, note].filter(Boolean).join('; ');
   return `  ${`--${name} ${arg}`.padEnd(31)}${variable.padEnd(30)}(${shown})`;
 }).join('\n')}
-  --help
+  ${'-h, --help'.padEnd(31)}this text
+  ${'--version'.padEnd(31)}the version
 
-Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key,
-else a new key is generated into the key file.`;
+Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key
+(named in the README; manage-key show prints it), else a new key is generated into the key file.
 
-/** Parses argv (without node and script) and env into a validated Config, or `'help'`; throws ConfigError. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' {
+Exit status: 0 after SIGTERM/SIGINT; 1 when it cannot start (port in use, a first-run key it cannot
+write); 2 for bad configuration (a flag, an environment value, an invalid QWEN_API_KEY).`;
+
+/** Parses argv (without node and script) and env into a validated Config, or what else was asked; throws ConfigError. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
   const options = Object.fromEntries(
     Object.keys(SETTINGS).map((name) => [name, { type: name === 'ready-requires-upstream' ? 'boolean' : 'string' }]),
   ) as Record<Name, { type: 'string' | 'boolean' }>;
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseCommandLine(argv, { ...options, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, false));
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+    if (!(err instanceof CommandLineError)) throw err;
+    throw new ConfigError(`${err.message} (see --help)`);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const get = (name: Name): string => {
     const flag = values[name];
     if (flag !== undefined) return String(flag);

@@ -82,12 +82,6 @@ export function guardConnections(server: Server, options: ConnectionGuardOptions
   };
 }
 
-const MESSAGES: Record<ConnectionEvent, string> = {
-  total: 'connections refused',
-  per_ip: 'connections refused',
-  evicted: 'connections evicted',
-};
-
 // A flood must not become a flood of log lines: one line, then at most one per period with the count since.
 function throttledLog(logger: Logger, clock: () => number, everyMs: number) {
   const unlogged: Record<ConnectionEvent, number> = { total: 0, per_ip: 0, evicted: 0 };
@@ -97,7 +91,8 @@ function throttledLog(logger: Logger, clock: () => number, everyMs: number) {
     const now = clock();
     if (now - loggedAt[event] < everyMs) return;
     const limit = event === 'per_ip' ? 'per_ip' : 'total';
-    logger.warn(MESSAGES[event], { limit, ...fields, count: unlogged[event] });
+    const evicted = event === 'evicted';
+    logger.warn(evicted ? 'connections evicted' : 'connections refused', { limit, ...fields, count: unlogged[event] });
     loggedAt[event] = now;
     unlogged[event] = 0;
   };

@@ -32,12 +32,17 @@ export interface Daemon {
   shutdown(reason: string): Promise<void>;
 }
 
-/**
- * Starts key store, reloader, watcher and HTTP server from a validated config; logs `listening` once it
- * accepts. `identity` is who the process runs as (process.geteuid()): a first-run key is written only where
- * that user may write.
- */
-export async function startDaemon(config: Config, logger: Logger, version: string, identity?: Identity): Promise<Daemon> {
+/** What the entry point knows beside the config. */
+export interface DaemonContext {
+  /** Who the process runs as (process.geteuid()): a first-run key is written only where that user may write. */
+  identity?: Identity;
+  /** How the operator sees a key generated on a first run, from where the server was started. */
+  showKeyCommand?: string;
+}
+
+/** Starts key store, reloader, watcher and HTTP server from a validated config; logs `listening` once it accepts. */
+export async function startDaemon(config: Config, logger: Logger, version: string, context: DaemonContext = {}): Promise<Daemon> {
+  const { identity } = context;
   const store = new KeyStore();
   const reads = new FileReads();
   const trust = new TrustReport({ keyFile: config.keyFile, logger, reads, identity });
@@ -56,7 +61,7 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
   Object.defineProperty(status, 'lastReload', { get: () => reloader.lastReload, enumerable: true });
   Object.defineProperty(status, 'fileTrust', { get: () => trust.findings, enumerable: true });
 
-  await reloader.initialise({ apiKey: config.apiKey, development: config.development });
+  await reloader.initialise({ apiKey: config.apiKey, development: config.development, showKeyCommand: context.showKeyCommand });
   const watcher = await watchKeyFile({
     keyFile: config.keyFile, mode: config.watchMode,
     onChange: (trigger) => void reloader.reload(trigger),
