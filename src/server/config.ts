@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.js';
 import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
 import { parseRate } from './rate.js';
+import type { TlsFiles } from './tls/cert-files.js';
 import type { Rate } from './rate.js';
 import { parseWorkers } from './workers.js';
 
@@ -29,6 +30,8 @@ export interface Config {
   workers: number;
   /** Failed-auth throttling per client address; undefined means off. */
   authFailLimit?: Rate;
+  /** Certificate, key and (for client certificates) CA files; undefined means plain HTTP. */
+  tls?: TlsFiles;
   /** `QWEN_API_KEY`, the fallback when there is no key file. */
   apiKey?: string;
   /** `NODE_ENV=development`: allows the fixed development key. */
@@ -59,6 +62,9 @@ const SETTINGS = {
   'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false', ''],
   workers: ['QWEN_WORKERS', '1', 'N|auto', 'auto = one per core'],
   'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m', 'N/DURATION', 'off = no throttling'],
+  'tls-cert': ['QWEN_TLS_CERT', '', 'FILE', 'PEM chain; with --tls-key: HTTPS, HTTP/2'],
+  'tls-key': ['QWEN_TLS_KEY', '', 'FILE', 'its PEM private key'],
+  'tls-ca': ['QWEN_TLS_CA', '', 'FILE', 'require client certificates from this CA'],
 } as const satisfies Record<string, readonly [env: string, fallback: string, arg: string, note?: string]>;
 
 type Name = keyof typeof SETTINGS;
@@ -112,9 +118,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     readyRequiresUpstream: check('ready-requires-upstream', get('ready-requires-upstream'), parseBoolean),
     workers: check('workers', get('workers'), (v) => parseWorkers(v)),
     authFailLimit: authFailLimit === 'off' ? undefined : check('auth-fail-limit', authFailLimit, parseRate),
+    tls: tlsFiles(get('tls-cert'), get('tls-key'), get('tls-ca')),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };
+}
+
+// Both files or neither: a certificate without its key (or a key alone) is a mistake, not plain HTTP.
+function tlsFiles(cert: string, key: string, ca: string): TlsFiles | undefined {
+  if (!cert && !key) {
+    if (ca) throw new ConfigError('--tls-ca / QWEN_TLS_CA needs --tls-cert and --tls-key (client certificates are a TLS feature)');
+    return undefined;
+  }
+  if (!cert || !key) throw new ConfigError(`--tls-cert and --tls-key go together (only ${cert ? '--tls-cert / QWEN_TLS_CERT' : '--tls-key / QWEN_TLS_KEY'} is set)`);
+  return { cert, key, ...(ca ? { ca } : {}) };
 }
 
 function check<T>(name: Name, value: string, parse: (value: string) => T): T {

@@ -2,6 +2,8 @@ import { keyAgeMs } from '../reload/key-age.js';
 import type { KeyDescription } from '../reload/key-store.js';
 import type { KeyStore } from '../reload/key-store.js';
 import type { UpstreamInfo, UpstreamMonitor } from '../../proxy/upstream-monitor.js';
+import { certificateJson } from '../tls/cert-summary.js';
+import type { CertificateSummary } from '../tls/cert-reloader.js';
 
 /** The last key reload as health shows it (the reloader's `lastReload` fits). */
 export interface ReloadSummary {
@@ -19,6 +21,8 @@ export interface ServerStatus {
   /** False from the moment shutdown begins. */
   accepting: boolean;
   lastReload?: ReloadSummary;
+  /** The certificate in force, when serving TLS; a new object whenever it changes. */
+  tls?: CertificateSummary;
 }
 
 /** Everything the health answer is made of. */
@@ -63,14 +67,16 @@ export function healthBody(input: HealthInput): Record<string, unknown> {
       at: reload.at.toISOString(), checkedAt: reload.checkedAt?.toISOString(),
     };
   }
+  if (status.tls) body.tls = certificateJson(status.tls, now);
   body.upstream = input.upstream;
   return body;
 }
 
 /** Why the server is not ready, or undefined when it is. */
-export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo): string | undefined {
+export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo, now = Date.now()): string | undefined {
   if (!status.accepting) return 'Shutting down';
   if (!loaded) return 'No valid API key loaded';
+  if (status.tls && status.tls.notAfter.getTime() <= now) return 'TLS certificate expired';
   if (upstream && upstream.configured && upstream.reachable === false) return 'Upstream unreachable';
   return undefined;
 }
@@ -89,7 +95,7 @@ export interface HealthCacheOptions {
 /**
  * The health answer as a JSON string, rebuilt only when something in it may have changed: the second
  * (its times are whole seconds), the key set, the previous key's window closing, the last reload, the
- * upstream state or readiness. Checking that costs a few comparisons per request; building costs far more.
+ * upstream state, readiness or the certificate. Checking that costs a few comparisons per request; building costs far more.
  */
 export function createHealthCache(options: HealthCacheOptions): { body(): string | Promise<string> } {
   const { store, clock } = options;
@@ -99,11 +105,12 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
   let reload: ReloadSummary | undefined;
   let upstreamInfo: UpstreamInfo | undefined;
   let accepting = true;
+  let tls: CertificateSummary | undefined;
   const build = (info: UpstreamInfo): string => {
     const now = clock();
     const status = options.status();
     if (now < validUntil && store.version === version && status.lastReload === reload && info === upstreamInfo
-      && status.accepting === accepting) return text;
+      && status.accepting === accepting && status.tls === tls) return text;
     text = JSON.stringify(healthBody({ description: store.describe(), now, startedAt: options.startedAt, version: options.version,
       maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
     // Good until the next whole second, or the moment the previous key's window closes if that is sooner.
@@ -112,6 +119,7 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
     reload = status.lastReload;
     upstreamInfo = info;
     accepting = status.accepting;
+    tls = status.tls;
     return text;
   };
   return {

@@ -1,0 +1,104 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import { isIPv4 } from 'node:net';
+import type { Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+
+/** What the daemon listens with: plain HTTP/1.1, or TLS carrying HTTP/2 and HTTP/1.1 (by ALPN) on one port. */
+export type ListeningServer = Server | Http2SecureServer;
+
+/** A request handler for either protocol (Koa's `app.callback()`). */
+export type RequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => unknown;
+
+/** The listening server and how to close the connections it holds, whichever protocol they speak. */
+export interface Listener {
+  /** A net.Server: `'connection'` for every TCP connection (before any TLS), `listen`, `close`, `address`. */
+  server: ListeningServer;
+  scheme: 'http' | 'https';
+  /**
+   * Closes HTTP/1.1 connections with no request in flight, and sends every HTTP/2 session GOAWAY: it
+   * takes no new streams, finishes the open ones, then closes. Called repeatedly while draining.
+   */
+  closeIdle(): void;
+  /** Cuts every connection now. */
+  closeAll(): void;
+}
+
+/** TLS settings: the pair (and client CA) in force at start, and whether client certificates are required. */
+export interface TlsListenOptions {
+  context: SecureContextOptions;
+  requireClientCertificates: boolean;
+}
+
+/** Idle time after which a connection with no request open is closed: Node's HTTP/1.1 keep-alive default, for HTTP/2 too. */
+export const IDLE_CONNECTION_MS = 5000;
+/** Streams one HTTP/2 connection may have open at once (Node's default has no limit; nginx uses 128). */
+export const MAX_CONCURRENT_STREAMS = 100;
+/** Largest HTTP/2 header list, as HPACK counts it: about the 16 KiB Node allows HTTP/1.1 headers. */
+export const MAX_HEADER_LIST_BYTES = 16 * 1024 + 2048;
+
+/** Creates the server the daemon listens with: plain HTTP without `tls`, else HTTP/2 with HTTP/1.1 fallback. */
+export function createListener(handler: RequestHandler, tls?: TlsListenOptions): Listener {
+  if (!tls) {
+    const server = createServer(handler);
+    return { server, scheme: 'http', closeIdle: () => server.closeIdleConnections(), closeAll: () => server.closeAllConnections() };
+  }
+  const server = createSecureServer({
+    ...tls.context,
+    allowHTTP1: true,
+    requestCert: tls.requireClientCertificates,
+    rejectUnauthorized: tls.requireClientCertificates,
+    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
+  }, handler);
+  // Unset on HTTP/2 servers, where HTTP/1.1 keep-alive connections would otherwise stay open for ever.
+  (server as Http2SecureServer & { keepAliveTimeout?: number }).keepAliveTimeout = IDLE_CONNECTION_MS;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session);
+  });
+  return {
+    server,
+    scheme: 'https',
+    closeIdle() {
+      // Present on HTTP/2 servers that allow HTTP/1.1 (it closes those connections); absent, they time out.
+      (server as Http2SecureServer & { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      for (const session of sessions) if (!session.closed) session.close();
+    },
+    closeAll() {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+// An HTTP/2 session with no stream open for IDLE_CONNECTION_MS is closed (GOAWAY), as an idle HTTP/1.1
+// keep-alive connection is: a client that opens connections and sends nothing must not hold them.
+function closeWhenIdle(session: ServerHttp2Session): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => { if (!session.closed) session.close(); }, IDLE_CONNECTION_MS).unref();
+  };
+  session.on('stream', (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => { if (--open === 0) arm(); });
+  });
+  session.once('close', () => clearTimeout(timer));
+  arm();
+}
+
+/** Whether an address the server listens on is reachable from this machine only (127.0.0.0/8, ::1). */
+export function isLoopback(address: string): boolean {
+  const v4 = address.replace(/^::ffff:/i, '');
+  return address === '::1' || (isIPv4(v4) && v4.startsWith('127.'));
+}
