@@ -14,6 +14,8 @@ export interface CliOptions {
   graceMs?: number;
   json: boolean;
   url?: URL;
+  /** CA certificate file (PEM) that the server's certificate must chain to, for `test --url https://…`. */
+  ca?: string;
 }
 
 /** A parsed command line. */
@@ -33,17 +35,17 @@ export class UsageError extends Error {
 // PowerShell parameter names (any case) and the POSIX spelling each one stands for.
 const POWERSHELL: Record<string, string> = {
   generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
-  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json',
+  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json', ca: '--ca',
   help: '--help', '?': '--help',
 };
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
   generate: ['force'], show: [], rotate: ['graceMs', 'revoke'], history: ['json'],
-  status: ['graceMs', 'json'], test: ['url', 'graceMs'], help: [],
+  status: ['graceMs', 'json'], test: ['url', 'graceMs', 'ca'], help: [],
 };
 const FLAG_NAMES: Record<keyof CliOptions, string> = {
-  keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url',
+  keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url', ca: '--ca',
 };
 
 /** Turns argv (without node and script) into a command and its options; throws UsageError. */
@@ -56,7 +58,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
       strict: true,
       options: {
         force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        grace: { type: 'string' }, 'key-file': { type: 'string' }, url: { type: 'string' },
+        grace: { type: 'string' }, 'key-file': { type: 'string' }, url: { type: 'string' }, ca: { type: 'string' },
       },
     });
   } catch (err) {
@@ -73,8 +75,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     json: values.json ?? false,
     graceMs: values.grace === undefined ? undefined : parseGrace(values.grace, '--grace'),
     url: values.url === undefined ? undefined : parseUrl(values.url),
+    ca: values.ca,
   };
   if (options.keyFile === '') throw new UsageError('--key-file needs a path');
+  if (options.ca === '') throw new UsageError('--ca needs a path');
   const command: Command = values.help ? 'help' : (word as Command);
   if (command !== 'help') checkApplicable(command, options);
   return { command, options };

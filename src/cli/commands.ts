@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError, parseCliArgs, parseGrace } from './args.js';
 import type { CliOptions, Command } from './args.js';
@@ -9,7 +10,7 @@ import { formatStamp, historyPathFor } from '../core/history.js';
 import { readHistory } from '../core/history-file.js';
 import { formatHistoryView, historyJson } from './history-view.js';
 import { fingerprint } from '../core/key.js';
-import { probeKeys } from './server-check.js';
+import { probeKeys, trustingFetch } from './server-check.js';
 import type { KeyProbe } from './server-check.js';
 import { readKeyFile } from '../core/key-file.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
@@ -134,7 +135,9 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     if (previous?.valid) probes.push({ label: `previous key (valid until ${formatStamp(previous.until)})`, key: previous.key, expect: 'accepted' });
     if (previous?.origin === 'revoked') probes.push({ label: 'previous key (revoked)', key: previous.key, expect: 'rejected' });
     const base = options.url ?? new URL(DEFAULT_URL);
-    const results = await probeKeys({ base, probes, fetch: io.fetch });
+    // A private CA is trusted for this check only, and only through --ca: verification is never turned off.
+    const trusting = options.ca === undefined ? undefined : await trustingFetch(await readFile(resolve(io.cwd, options.ca)));
+    const results = await probeKeys({ base, probes, fetch: io.fetch ?? trusting?.fetch }).finally(() => trusting?.close());
     for (const r of results) {
       io.stdout(`${r.ok ? 'ok  ' : 'FAIL'} ${r.label} ${r.fingerprint}: ${r.outcome} (${r.detail}${r.ok ? '' : `; expected ${r.expected}`})\n`);
     }

@@ -21,11 +21,13 @@ Commands (PowerShell spellings -Generate, -Show, ... work too, in any case):
                            From the files alone: which keys are valid now, until when, and
                            how old the current key is. --grace (or QWEN_KEY_GRACE) is the
                            server's default window, assumed when a rotation set none.
-  test [--url URL] [--grace D]
+  test [--url URL] [--grace D] [--ca FILE]
                            Ask the running server (default http://127.0.0.1:8000) whether it
                            accepts the current key on /api/v1/health, and inside a window the
                            previous key too; a revoked previous key must be refused. Prints
                            fingerprints only. Exit 0 only when every answer is as expected.
+                           --ca FILE   for an https:// URL whose certificate comes from a
+                                       private CA: trust that CA's PEM certificate.
 
 Options:
   --key-file FILE          The key file (PowerShell: -KeyFile). Default: $QWEN_API_KEY_FILE,

@@ -59,6 +59,15 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  // Node answers an HTTP/2 CONNECT itself, 405 with an empty body; every error of ours is JSON. (HTTP/1.1
+  // CONNECT arrives here with a bare socket: closed, as a plain HTTP server with no listener does.)
+  server.on('connect', (_req: unknown, res: Http2ServerResponse | Socket) => {
+    if (!('stream' in res)) return void res.destroy();
+    const body = JSON.stringify({ detail: 'Method not allowed' });
+    res.writeHead(405, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    // The client's half of a CONNECT stream stays open (a tunnel would use it): close the stream outright.
+    res.end(body, () => res.stream.close());
+  });
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
