@@ -7,6 +7,10 @@ import { checkPair, digestOf } from './cert-pair.js';
 import type { CertPair, CertificateInfo } from './cert-pair.js';
 import { TlsError } from './tls-error.js';
 
+// Triggers of the file watch's own events (`change:tls.crt`, `raw-rename:..data`), as opposed to its
+// settle re-check, backstop and poll, SIGHUP and start-up.
+const WATCH_EVENT = /^[\w-]+:/;
+
 /** What one re-read of the certificate files did. */
 export type CertReloadOutcome = 'loaded' | 'unchanged' | 'rejected';
 
@@ -118,12 +122,15 @@ export class CertReloader {
     this.#o.onLoad?.(pair.info);
   }
 
-  // Once per streak of the same reason at warn: the backstop re-reads a bad pair every few seconds.
+  // At warn once per streak of the same reason: the backstop re-reads a bad pair every few seconds. A
+  // re-read on a watch event (`change:tls.crt`) may fall between the two writes of a renewal: the re-check
+  // once the writes have settled, which always follows, has the last word.
   #reject(trigger: string, err: unknown): void {
     const reason = err instanceof TlsError ? err.code : 'TLS_CONTEXT_FAILED';
-    const level = this.#streak === reason ? 'debug' : 'warn';
+    const midWrite = WATCH_EVENT.test(trigger);
+    const level = midWrite || this.#streak === reason ? 'debug' : 'warn';
     if (level === 'warn') this.#note({ outcome: 'rejected', trigger, reason, at: new Date(this.#clock()) });
-    this.#streak = reason;
+    if (!midWrite) this.#streak = reason;
     this.#o.logger.log(level, 'TLS certificate or key rejected; keeping the pair in force', {
       reason, error: (err as Error).message, trigger, fingerprintSha256: this.#pair?.info.fingerprintSha256,
     });

@@ -37,7 +37,9 @@ describe('server process: a certificate that cannot serve is kept out', function
     const [a, b] = [await makeLeaf(setup.ca), await makeLeaf(setup.ca)];
     await installByRename(b.key, setup.certKeyFile);
     await installByRename(a.cert, setup.certFile);
-    await stillServingOld(2); // the write's own re-read and the settle re-check after it
+    // At warn once the writes have settled (a re-read between the two renames is only debug), then quiet.
+    await server.waitForLine((l) => l.message === REJECTED && l.level === 'warn');
+    await stillServingOld(2);
     const lines = server.lines().filter((l) => l.message === REJECTED && l.reason === 'TLS_KEY_MISMATCH');
     expect(lines.map((l) => l.level)).to.deep.equal(['warn']);
     expect(String(lines[0]!.error)).to.equal(`the private key ${setup.certKeyFile} does not belong to the certificate ${setup.certFile}`);

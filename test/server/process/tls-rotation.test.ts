@@ -85,6 +85,30 @@ describe('server process: the certificate hot-reloads', function () {
     console.log(`      (Secret volume swap served after ${ms} ms)`);
   });
 
+  it('picks up certbot\'s live/ links re-pointed one after the other to the renewed files in archive/', async () => {
+    // certbot keeps every version in archive/NAME/ and points live/NAME/*.pem at the latest ones.
+    const archive = join(setup.dir, 'letsencrypt', 'archive', 'example');
+    const live = join(setup.dir, 'letsencrypt', 'live', 'example');
+    await mkdir(archive, { recursive: true });
+    await mkdir(live, { recursive: true });
+    const link = async (name: string, target: string): Promise<void> => {
+      await symlink(`../../archive/example/${target}`, join(live, `${name}.tmp`));
+      await rename(join(live, `${name}.tmp`), join(live, name));
+    };
+    const version = async (pair: CertFiles, n: number): Promise<void> => {
+      await copyFile(pair.cert, join(archive, `fullchain${n}.pem`));
+      await copyFile(pair.key, join(archive, `privkey${n}.pem`));
+      await link('fullchain.pem', `fullchain${n}.pem`);
+      await link('privkey.pem', `privkey${n}.pem`);
+    };
+    await version(setup.first, 1);
+    server = await startTlsServer({ ...setup, certFile: join(live, 'fullchain.pem'), certKeyFile: join(live, 'privkey.pem') });
+    const next = await makeLeaf(setup.ca);
+    await version(next, 2);
+    const ms = await servedWithin(server, setup, fingerprintOf(next.cert), Date.now());
+    console.log(`      (certbot renewal served after ${ms} ms)`);
+  });
+
   it('keeps HTTP/2 sessions and HTTP/1.1 keep-alive connections opened before a rotation working', async () => {
     server = await startTlsServer(setup);
     const tls = { ca: setup.ca.cert };

@@ -79,6 +79,18 @@ describe('server process: HTTPS with HTTP/2 and HTTP/1.1 on one port', function 
     expect([wrongMethod.status, wrongMethod.headers.allow]).to.deep.equal([405, 'GET, HEAD']);
   });
 
+  it('refuses a repeated Authorization header over HTTP/2 with 400, as over HTTP/1.1', async () => {
+    const run = await curl(['--cacert', setup.ca.cert, '-H', `Authorization: Bearer ${setup.apiKey}`, '-H', 'Authorization: Bearer other',
+      '-w', '\n%{http_version} %{http_code}', `${server.origin}/api/v1/health`]);
+    expect(run.stdout).to.match(/^\{"detail":"Malformed Authorization header[^\n]*\n2 400$/);
+  });
+
+  it('answers an HTTP/2 CONNECT with 405 JSON', async () => {
+    session = await h2Session(server.origin, { ca: setup.ca.cert });
+    const answer = await h2Request(session, { ':method': 'CONNECT', ':authority': 'example.com:443' });
+    expect([answer.status, JSON.parse(answer.body)]).to.deep.equal([405, { detail: 'Method not allowed' }]);
+  });
+
   it('shows the certificate in force in health: fingerprint, subject, issuer, notAfter, never key material', async () => {
     const answer = await httpsFetch(`${server.origin}/api/v1/health`, { ca: setup.ca.cert }, { headers: { 'X-API-Key': setup.apiKey } });
     const { tls } = JSON.parse(answer.body) as { tls: Record<string, unknown> };

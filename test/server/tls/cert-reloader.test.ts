@@ -68,9 +68,21 @@ describe('certificate reloader', function () {
     expect(applied).to.deep.equal([]);
     expect(outcomes).to.deep.equal(['rejected', 'rejected']);
     const rejections = log.lines.filter((l) => l.message === 'TLS certificate or key rejected; keeping the pair in force');
-    expect(rejections.map((l) => [l.level, l.reason])).to.deep.equal([['warn', 'TLS_KEY_MISMATCH'], ['debug', 'TLS_KEY_MISMATCH']]);
+    expect(rejections.map((l) => [l.level, l.reason])).to.deep.equal([['debug', 'TLS_KEY_MISMATCH'], ['warn', 'TLS_KEY_MISMATCH']]);
+    expect(await reloader.reload('backstop')).to.equal('rejected');
+    expect(log.lines.filter((l) => l.level === 'warn')).to.have.length(1);
     expect(reloader.summary).to.include({ fingerprintSha256: fingerprintOf(first.cert) });
-    expect(reloader.summary!.lastReload).to.include({ outcome: 'rejected', reason: 'TLS_KEY_MISMATCH', trigger: 'change:tls.crt' });
+    expect(reloader.summary!.lastReload).to.include({ outcome: 'rejected', reason: 'TLS_KEY_MISMATCH', trigger: 'settle' });
+  });
+
+  it('leaves a mismatch seen on a watch event at debug when the rest of the renewal follows before the writes settle', async () => {
+    const { reloader, log } = await started();
+    await install(second, first);
+    expect(await reloader.reload('raw-change:tls.crt')).to.equal('rejected');
+    await install(second);
+    expect(await reloader.reload('raw-change:tls.key')).to.equal('loaded');
+    expect(await reloader.reload('settle')).to.equal('unchanged');
+    expect(log.lines.filter((l) => l.level === 'warn' || l.level === 'error')).to.deep.equal([]);
   });
 
   it('loads the pair once its second half arrives after a rejection', async () => {
