@@ -30,12 +30,16 @@ export interface Listener {
 export interface TlsListenOptions {
   context: SecureContextOptions;
   requireClientCertificates: boolean;
+  /** How long a connection with no request open stays (IDLE_CONNECTION_MS). */
+  idleMs?: number;
 }
 
 /** Idle time after which a connection with no request open is closed: Node's HTTP/1.1 keep-alive default, for HTTP/2 too. */
 export const IDLE_CONNECTION_MS = 5000;
 /** Streams one HTTP/2 connection may have open at once (Node's default has no limit; nginx uses 128). */
 export const MAX_CONCURRENT_STREAMS = 100;
+/** Longest a TLS handshake may take (Node's default is 120 s: long enough to hold sockets for nothing). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Largest HTTP/2 header list, as HPACK counts it: about the 16 KiB Node allows HTTP/1.1 headers. */
 export const MAX_HEADER_LIST_BYTES = 16 * 1024 + 2048;
 
@@ -51,9 +55,11 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
     requestCert: tls.requireClientCertificates,
     rejectUnauthorized: tls.requireClientCertificates,
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, handler);
   // Unset on HTTP/2 servers, where HTTP/1.1 keep-alive connections would otherwise stay open for ever.
-  (server as Http2SecureServer & { keepAliveTimeout?: number }).keepAliveTimeout = IDLE_CONNECTION_MS;
+  const idleMs = tls.idleMs ?? IDLE_CONNECTION_MS;
+  (server as Http2SecureServer & { keepAliveTimeout?: number }).keepAliveTimeout = idleMs;
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -72,7 +78,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    closeWhenIdle(session);
+    closeWhenIdle(session, idleMs);
   });
   return {
     server,
@@ -89,13 +95,13 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
   };
 }
 
-// An HTTP/2 session with no stream open for IDLE_CONNECTION_MS is closed (GOAWAY), as an idle HTTP/1.1
-// keep-alive connection is: a client that opens connections and sends nothing must not hold them.
-function closeWhenIdle(session: ServerHttp2Session): void {
+// An HTTP/2 session with no stream open for `idleMs` is closed (GOAWAY), as an idle HTTP/1.1 keep-alive
+// connection is: a client that opens connections and sends nothing must not hold them.
+function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
   let open = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
-    timer = setTimeout(() => { if (!session.closed) session.close(); }, IDLE_CONNECTION_MS).unref();
+    timer = setTimeout(() => { if (!session.closed) session.close(); }, idleMs).unref();
   };
   session.on('stream', (stream) => {
     open++;
