@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createSecureServer } from 'node:http2';
+import { constants, createSecureServer } from 'node:http2';
 import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import { isIPv4 } from 'node:net';
 import type { Socket } from 'node:net';
@@ -56,7 +56,12 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
     rejectUnauthorized: tls.requireClientCertificates,
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-  }, handler);
+  }, (req, res) => {
+    // The stream's own 'finish' (the compatibility response emits its 'finish' only once the stream has
+    // closed), and on the next turn: a reset submitted inside that event is never sent.
+    if (req.httpVersionMajor >= 2) (req as Http2ServerRequest).stream.once('finish', () => setImmediate(endUnreadBody, req));
+    return handler(req, res);
+  });
   // Unset on HTTP/2 servers, where HTTP/1.1 keep-alive connections would otherwise stay open for ever.
   const idleMs = tls.idleMs ?? IDLE_CONNECTION_MS;
   (server as Http2SecureServer & { keepAliveTimeout?: number }).keepAliveTimeout = idleMs;
@@ -93,6 +98,13 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+// An answer sent before the request's body was read (401, 413, an error) leaves the client's half of the
+// stream open, blocked by flow control, for ever: HTTP/1.1 closes the connection, HTTP/2 resets the stream
+// with NO_ERROR, which asks the client to stop sending without failing the answer (RFC 9113, 8.1).
+function endUnreadBody(req: Http2ServerRequest): void {
+  if (!req.complete && !req.stream.closed) req.stream.close(constants.NGHTTP2_NO_ERROR);
 }
 
 // An HTTP/2 session with no stream open for `idleMs` is closed (GOAWAY), as an idle HTTP/1.1 keep-alive

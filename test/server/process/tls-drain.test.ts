@@ -44,6 +44,8 @@ describe('server process: draining HTTPS connections', function () {
       server.child.kill('SIGTERM');
       await goaway;
       expect((await slow).status).to.equal(200);
+      // Answers while draining carry `Connection: close` over HTTP/1.1 only: HTTP/2 forbids it (Node warns on stderr).
+      expect(server.stderr()).to.not.include('connection header');
       const { code } = await server.exited;
       expect(code).to.equal(0);
       expect(Date.now() - signalledAt, 'idle HTTP/2 and HTTP/1.1 connections closed at once, not after their 5 s idle time')

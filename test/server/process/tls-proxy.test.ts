@@ -20,7 +20,7 @@ describe('server process: HTTP/2 requests through the proxy', function () {
   before(async () => {
     setup = await tlsSetup();
     upstream = await startUpstream();
-    server = await startTlsServer(setup, ['--upstream', upstream.url.href]);
+    server = await startTlsServer(setup, ['--upstream', upstream.url.href, '--max-body', '200k']);
   });
   afterEach(() => {
     session?.close();
@@ -58,6 +58,31 @@ describe('server process: HTTP/2 requests through the proxy', function () {
     const status = await curl(['--cacert', setup.ca.cert, '-H', `X-API-Key: ${setup.apiKey}`, '-o', '/dev/null', '-w', '%{http_code}',
       `${server.origin}/api/v1/status/418`]);
     expect(status.stdout).to.equal('418');
+  });
+
+  it('answers an HTTP/2 body over --max-body with 413 JSON, and no HTTP/1.1-only header', async () => {
+    session = await h2Session(server.origin, { ca: setup.ca.cert });
+    const declared = await h2Request(session, { ':method': 'POST', ':path': '/api/v1/edit', 'x-api-key': setup.apiKey, 'content-length': '300000' },
+      [Buffer.alloc(300_000)]);
+    const streamed = await h2Request(session, { ':method': 'POST', ':path': '/api/v1/edit', 'x-api-key': setup.apiKey },
+      [Buffer.alloc(150_000), Buffer.alloc(150_000)]);
+    expect([declared.status, JSON.parse(declared.body)]).to.deep.equal([413, { detail: 'Request body too large' }]);
+    expect(streamed.status).to.equal(413);
+    expect(server.stderr()).to.not.include('connection header');
+  });
+
+  it('resets the stream of an HTTP/2 body it stopped reading (NO_ERROR), so the client stops sending', async () => {
+    // Over --max-body with no length declared: the forwarder reads 200k, answers 413 and reads no more.
+    session = await h2Session(server.origin, { ca: setup.ca.cert });
+    const stream = session.request({ ':method': 'POST', ':path': '/api/v1/edit', 'x-api-key': setup.apiKey });
+    stream.resume();
+    stream.write(Buffer.alloc(1024 * 1024)); // beyond the flow-control window: blocked until read or reset
+    const status = new Promise<number>((resolve) => stream.once('response', (h) => resolve(Number(h[':status']))));
+    const closed = new Promise<number>((resolve) => stream.once('close', () => resolve(stream.rstCode ?? -1)));
+    const deadline = new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000).unref());
+    expect(await status).to.equal(413);
+    expect(await Promise.race([closed, deadline])).to.equal(0);
+    expect((await h2Request(session, { ':path': '/livez' })).status, 'the connection still serves').to.equal(200);
   });
 
   it('refuses an HTTP/2 request without the key before it reaches the backend', async () => {

@@ -109,6 +109,26 @@ describe('server process: the certificate hot-reloads', function () {
     console.log(`      (certbot renewal served after ${ms} ms)`);
   });
 
+  it('re-reads the certificate on SIGHUP, for a change the watch cannot see (a link\'s far target rewritten in place)', async () => {
+    const far = join(setup.dir, 'elsewhere');
+    await mkdir(far);
+    await copyFile(setup.first.cert, join(far, 'cert.pem'));
+    await copyFile(setup.first.key, join(far, 'key.pem'));
+    const links = join(setup.dir, 'links');
+    await mkdir(links);
+    await symlink(join(far, 'cert.pem'), join(links, 'tls.crt'));
+    await symlink(join(far, 'key.pem'), join(links, 'tls.key'));
+    server = await startTlsServer({ ...setup, certFile: join(links, 'tls.crt'), certKeyFile: join(links, 'tls.key') });
+    const next = await makeLeaf(setup.ca);
+    await writeFile(join(far, 'key.pem'), await readFile(next.key));
+    await writeFile(join(far, 'cert.pem'), await readFile(next.cert));
+    const signalledAt = Date.now();
+    server.child.kill('SIGHUP');
+    await servedWithin(server, setup, fingerprintOf(next.cert), signalledAt, 1000);
+    const loaded = await server.waitForLine((l) => l.message === 'TLS certificate loaded' && l.fingerprintSha256 === fingerprintOf(next.cert));
+    expect(loaded.trigger).to.equal('SIGHUP');
+  });
+
   it('keeps HTTP/2 sessions and HTTP/1.1 keep-alive connections opened before a rotation working', async () => {
     server = await startTlsServer(setup);
     const tls = { ca: setup.ca.cert };

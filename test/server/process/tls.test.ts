@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { ClientHttp2Session } from 'node:http2';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { fingerprintOf } from '../../helpers/certificates.js';
 import { curl, h2Request, h2Session, httpsFetch } from '../../helpers/tls-clients.js';
 import { startTlsServer, tlsSetup } from '../../helpers/tls-server.js';
@@ -89,6 +90,19 @@ describe('server process: HTTPS with HTTP/2 and HTTP/1.1 on one port', function 
     session = await h2Session(server.origin, { ca: setup.ca.cert });
     const answer = await h2Request(session, { ':method': 'CONNECT', ':authority': 'example.com:443' });
     expect([answer.status, JSON.parse(answer.body)]).to.deep.equal([405, { detail: 'Method not allowed' }]);
+  });
+
+  it('answers an HTTP/1.1 request Node cannot parse with 400 JSON over TLS too', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: server.port, servername: 'localhost', ca: readFileSync(setup.ca.cert), ALPNProtocols: ['http/1.1'] },
+        () => socket.end('GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => { text += chunk.toString('utf8'); });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer.endsWith('\r\n\r\n{"detail":"Bad request"}')).to.equal(true);
   });
 
   it('shows the certificate in force in health: fingerprint, subject, issuer, notAfter, never key material', async () => {
