@@ -57,9 +57,11 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, (req, res) => {
-    // The stream's own 'finish' (the compatibility response emits its 'finish' only once the stream has
-    // closed), and on the next turn: a reset submitted inside that event is never sent.
-    if (req.httpVersionMajor >= 2) (req as Http2ServerRequest).stream.once('finish', () => setImmediate(endUnreadBody, req));
+    // Only requests with a body (a GET's headers end its stream). On the stream's own 'finish' (the
+    // compatibility response emits its 'finish' only once the stream has closed), and on the next turn:
+    // a reset submitted inside that event is never sent.
+    const { stream } = req as Http2ServerRequest;
+    if (req.httpVersionMajor >= 2 && !stream.endAfterHeaders) stream.once('finish', () => setImmediate(endUnreadBody, req));
     return handler(req, res);
   });
   // Unset on HTTP/2 servers, where HTTP/1.1 keep-alive connections would otherwise stay open for ever.
