@@ -78,8 +78,8 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions):
     if (!('stream' in res)) return void res.destroy();
     const body = JSON.stringify({ detail: 'Method not allowed' });
     res.writeHead(405, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    // The client's half of a CONNECT stream stays open (a tunnel would use it): close the stream outright.
-    res.end(body, () => res.stream.close());
+    // The client's half of a CONNECT stream stays open (a tunnel would use it): reset it, as endUnreadBody does.
+    res.end(body, () => setImmediate(() => res.stream.close()));
   });
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
