@@ -2,7 +2,7 @@ import type { Logger } from 'winston';
 import type { CertificateInfo } from './cert-pair.js';
 
 const DAY_MS = 86_400_000;
-/** A certificate with fewer days left than this is warned about. */
+/** A certificate with fewer days left than this is warned about (the log line says 14). */
 export const EXPIRY_WARNING_DAYS = 14;
 
 /** Whole days (rounded down) until `info` expires; negative once it has. */
@@ -46,7 +46,7 @@ export function startExpiryWarnings(current: () => CertificateInfo | undefined, 
     if (days >= EXPIRY_WARNING_DAYS) return;
     if (warned?.fingerprint === info.fingerprintSha256 && now - warned.at < DAY_MS) return;
     warned = { fingerprint: info.fingerprintSha256, at: now };
-    logger.warn(`TLS certificate expires in fewer than ${EXPIRY_WARNING_DAYS} days; renew it`, { ...fields, daysLeft: days });
+    logger.warn('TLS certificate expires in fewer than 14 days; renew it', { ...fields, daysLeft: days });
   };
   // Hourly, so a certificate that runs out between two daily warnings is reported within the hour.
   const timer = setInterval(() => check(current()), options.intervalMs ?? 3_600_000);
