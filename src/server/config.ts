@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.js';
-import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
+import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHttpUrl, parsePort, positiveDuration, tlsFiles } from './config-values.js';
 import { parseRate } from './rate.js';
 import type { TlsFiles } from './tls/cert-files.js';
 import type { Rate } from './rate.js';
@@ -118,20 +118,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     readyRequiresUpstream: check('ready-requires-upstream', get('ready-requires-upstream'), parseBoolean),
     workers: check('workers', get('workers'), (v) => parseWorkers(v)),
     authFailLimit: authFailLimit === 'off' ? undefined : check('auth-fail-limit', authFailLimit, parseRate),
-    tls: tlsFiles(get('tls-cert'), get('tls-key'), get('tls-ca')),
+    tls: orConfigError(() => tlsFiles(get('tls-cert'), get('tls-key'), get('tls-ca'))),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };
 }
 
-// Both files or neither: a certificate without its key (or a key alone) is a mistake, not plain HTTP.
-function tlsFiles(cert: string, key: string, ca: string): TlsFiles | undefined {
-  if (!cert && !key) {
-    if (ca) throw new ConfigError('--tls-ca / QWEN_TLS_CA needs --tls-cert and --tls-key (client certificates are a TLS feature)');
-    return undefined;
-  }
-  if (!cert || !key) throw new ConfigError(`--tls-cert and --tls-key go together (only ${cert ? '--tls-cert / QWEN_TLS_CERT' : '--tls-key / QWEN_TLS_KEY'} is set)`);
-  return { cert, key, ...(ca ? { ca } : {}) };
+// A rule across settings (both TLS files or neither), said as it is.
+function orConfigError<T>(make: () => T): T {
+  try { return make(); } catch (err) { throw new ConfigError((err as Error).message); }
 }
 
 function check<T>(name: Name, value: string, parse: (value: string) => T): T {
