@@ -35,6 +35,7 @@ param(
   [switch]$Json,
   [switch]$Previous,
   [switch]$Help,
+  [switch]$Version,
   [string]$Grace,
   [string]$MaxGrace,
   [string]$KeyFile,
@@ -60,6 +61,7 @@ if ($Revoke) { $cliArgs += '--revoke' }
 if ($Json) { $cliArgs += '--json' }
 if ($Previous) { $cliArgs += '--previous' }
 if ($Help) { $cliArgs += '--help' }
+if ($Version) { $cliArgs += '--version' }
 if ($PSBoundParameters.ContainsKey('Grace')) { $cliArgs += '--grace', $Grace }
 if ($PSBoundParameters.ContainsKey('MaxGrace')) { $cliArgs += '--max-grace', $MaxGrace }
 if ($PSBoundParameters.ContainsKey('Url')) { $cliArgs += '--url', $Url }

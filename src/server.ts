@@ -1,11 +1,15 @@
 import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'winston';
 import { ConfigError, USAGE, loadConfig } from './server/config.js';
 import type { Config } from './server/config.js';
 import { startDaemon } from './server/daemon.js';
 import type { Daemon } from './server/daemon.js';
 import { createLogger } from './server/logger.js';
+import { showKeyCommand } from './server/show-key-command.js';
+import { describeStartFailure } from './server/start-failure.js';
 import { isClusterPrimary, runPrimary } from './server/workers.js';
 
 // Entry point: configuration, logger, then either the cluster primary or the daemon, and signals.
@@ -14,7 +18,9 @@ import { isClusterPrimary, runPrimary } from './server/workers.js';
 /** How much longer than a worker's own drain the primary waits before killing it. */
 const PRIMARY_DRAIN_MARGIN_MS = 5000;
 
-let config: Config | 'help';
+const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+let config: Config | 'help' | 'version';
 try {
   config = loadConfig(process.argv.slice(2), process.env);
 } catch (err) {
@@ -22,8 +28,8 @@ try {
   process.stderr.write(`qwen-key-daemon: ${err.message}\n`);
   process.exit(2);
 }
-if (config === 'help') {
-  process.stdout.write(USAGE + '\n');
+if (config === 'help' || config === 'version') {
+  process.stdout.write(config === 'help' ? `${USAGE}\n` : `qwen-key-daemon ${version}\n`);
   process.exit(0);
 }
 
@@ -60,7 +66,7 @@ async function serve(config: Config, logger: Logger, inWorker: boolean): Promise
       // A worker gets both the terminal's signal and the primary's forwarded copy: a repeat must not cut the drain.
       if (inWorker) return;
       logger.warn('second signal; closing all connections now', { signal });
-      daemon.server.closeAllConnections();
+      daemon.closeAllConnections();
       return;
     }
     void daemon.shutdown(signal).then(() => {
@@ -74,16 +80,23 @@ async function serve(config: Config, logger: Logger, inWorker: boolean): Promise
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const cwd = process.cwd();
+  const repoRoot = fileURLToPath(new URL('..', import.meta.url));
   try {
-    daemon = await startDaemon(config, logger, version, { uid: process.geteuid?.(), platform: process.platform });
+    daemon = await startDaemon(config, logger, version, {
+      identity: { uid: process.geteuid?.(), platform: process.platform },
+      showKeyCommand: showKeyCommand({ cwd, repoRoot, keyFile: config.keyFile }),
+    });
   } catch (err) {
-    logger.error('cannot start', { error: (err as Error).message });
-    process.exitCode = 1;
+    // The JSON line for log collectors, and one plain line on stderr for the person at the terminal.
+    const { line, exitCode } = describeStartFailure(err, { host: config.host, port: config.port, keyFile: resolve(cwd, config.keyFile), cwd });
+    logger.error('cannot start', { error: (err as Error).message, exitCode });
+    process.stderr.write(`qwen-key-daemon: ${line}\n`);
+    process.exitCode = exitCode;
     // A watch may already be running; exit once the log line is out.
-    logger.on('finish', () => process.exit(1));
+    logger.on('finish', () => process.exit(exitCode));
     logger.end();
-    setTimeout(() => process.exit(1), 1000).unref();
+    setTimeout(() => process.exit(exitCode), 1000).unref();
     return new Promise(() => {}); // never resolves: the process exits
   }
   if (reloadWhenStarted) void daemon.reload('SIGHUP');

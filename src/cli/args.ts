@@ -1,11 +1,12 @@
-import { parseArgs } from 'node:util';
-import { clientNameProblem } from '../core/client-name.js';
+import { CommandLineError, parseCommandLine } from '../core/command-line.js';
 import { parseDuration } from '../core/duration.js';
+import { CLIENT_FLAGS, checkName, nameOf, parseLifetime } from './client-args.js';
+import { UsageError } from './usage-error.js';
 
-/** The CLI's commands; `help` is what `--help` asks for. */
+/** The CLI's commands; `help` and `version` are what `--help` and `--version` ask for. */
 export const COMMANDS = ['generate', 'show', 'rotate', 'history', 'status', 'test', 'add', 'list', 'remove'] as const;
 /** One CLI command. */
-export type Command = (typeof COMMANDS)[number] | 'help';
+export type Command = (typeof COMMANDS)[number] | 'help' | 'version';
 
 /** Options as given on the command line; environment fallbacks are applied by the command layer. */
 export interface CliOptions {
@@ -19,6 +20,8 @@ export interface CliOptions {
   url?: URL;
   /** `test`: present the previous key too (never sent unless asked). */
   previous: boolean;
+  /** CA certificate file (PEM) that the server's certificate must chain to, for `test --url https://…`. */
+  ca?: string;
   /** The named key `add`, `remove` and `rotate NAME` act on. */
   name?: string;
   /** `add`, `rotate NAME`: the key's lifetime from now. */
@@ -33,59 +36,49 @@ export interface ParsedArgs {
   options: CliOptions;
 }
 
-/** A mistake in how the CLI was called (exit code 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from './usage-error.js';
 
 // PowerShell parameter names (any case) and the POSIX spelling each one stands for.
 const POWERSHELL: Record<string, string> = {
   generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
-  add: 'add', list: 'list', remove: 'remove',
-  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json',
-  maxgrace: '--max-grace', previous: '--previous', expires: '--expires', clientsfile: '--clients-file', help: '--help', '?': '--help',
+  add: 'add', list: 'list', remove: 'remove', expires: '--expires', clientsfile: '--clients-file',
+  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json', ca: '--ca',
+  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help', version: '--version',
 };
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
   generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs', 'expiresMs', 'clientsFile'], history: ['json'],
-  status: ['graceMs', 'json', 'maxGraceMs', 'clientsFile'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [],
+  status: ['graceMs', 'json', 'maxGraceMs', 'clientsFile'], test: ['url', 'graceMs', 'maxGraceMs', 'previous', 'ca'], help: [], version: [],
   add: ['expiresMs', 'clientsFile'], list: ['json', 'clientsFile'], remove: ['clientsFile'],
 };
 const FLAG_NAMES: Record<Exclude<keyof CliOptions, 'name'>, string> = {
-  keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url',
-  maxGraceMs: '--max-grace', previous: '--previous', expiresMs: '--expires', clientsFile: '--clients-file',
+  keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url', ca: '--ca',
+  maxGraceMs: '--max-grace', previous: '--previous', ...CLIENT_FLAGS,
 };
-// The commands that take a NAME: `add` and `remove` need one, `rotate` acts on the static key without.
-const NAMED: Partial<Record<Command, 'required' | 'optional'>> = { add: 'required', remove: 'required', rotate: 'optional' };
 
 /** Turns argv (without node and script) into a command and its options; throws UsageError. */
 export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv.map(fromPowerShell),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-        previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' }, 'key-file': { type: 'string' },
-        url: { type: 'string' }, expires: { type: 'string' }, 'clients-file': { type: 'string' },
-      },
-    });
+    parsed = parseCommandLine(argv.map(fromPowerShell).map(fromDoubleDash), {
+      force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' }, previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' },
+      'key-file': { type: 'string' }, url: { type: 'string' }, ca: { type: 'string' }, expires: { type: 'string' },
+      'clients-file': { type: 'string' },
+    }, true);
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
+    if (!(err instanceof CommandLineError)) throw err;
+    throw new UsageError(err.message);
   }
   const { values, positionals } = parsed;
+  if (values.help || positionals[0]?.toLowerCase() === 'help') return { command: 'help', options: { force: false, revoke: false, json: false, previous: false } };
   const word = positionals[0]?.toLowerCase() ?? 'show';
   if (!(COMMANDS as readonly string[]).includes(word)) throw new UsageError(`unknown command "${positionals[0]}"`);
-  const takesName = NAMED[word as Command];
-  if (positionals.length > (takesName ? 2 : 1)) throw new UsageError(`one command at a time (got: ${positionals.join(', ')})`);
-  const name = takesName ? positionals[1] : undefined;
   const options: CliOptions = {
+    name: nameOf(word as Command, positionals),
+    expiresMs: values.expires === undefined ? undefined : parseLifetime(values.expires),
+    clientsFile: values['clients-file'],
     keyFile: values['key-file'],
     force: values.force ?? false,
     revoke: values.revoke ?? false,
@@ -94,21 +87,14 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     maxGraceMs: values['max-grace'] === undefined ? undefined : parseGrace(values['max-grace'], '--max-grace'),
     previous: values.previous ?? false,
     url: values.url === undefined ? undefined : parseUrl(values.url),
-    name,
-    expiresMs: values.expires === undefined ? undefined : parseLifetime(values.expires),
-    clientsFile: values['clients-file'],
+    ca: values.ca,
   };
   if (options.keyFile === '') throw new UsageError('--key-file needs a path');
+  if (options.ca === '') throw new UsageError('--ca needs a path');
   if (options.clientsFile === '') throw new UsageError('--clients-file needs a path');
-  const command: Command = values.help ? 'help' : (word as Command);
-  if (command !== 'help') checkApplicable(command, options);
+  const command: Command = values.version ? 'version' : (word as Command);
+  if (command !== 'version') checkApplicable(command, options);
   return { command, options };
-}
-
-function parseLifetime(text: string): number {
-  const ms = parseGrace(text, '--expires');
-  if (ms <= 0) throw new UsageError('--expires: a lifetime longer than 0 (e.g. 30d)');
-  return ms;
 }
 
 /** Parses a grace duration, naming where it came from in the usage error. */
@@ -129,6 +115,12 @@ function fromPowerShell(arg: string): string {
   return ps[2] === undefined ? mapped : `${mapped}=${ps[2]}`;
 }
 
+// People type the commands as options too (`--history`, `--Rotate`): they mean the command.
+function fromDoubleDash(arg: string): string {
+  const word = /^--([A-Za-z]+)$/.exec(arg)?.[1]?.toLowerCase();
+  return word !== undefined && (COMMANDS as readonly string[]).includes(word) ? word : arg;
+}
+
 function parseUrl(text: string): URL {
   let url: URL;
   try {
@@ -142,15 +134,11 @@ function parseUrl(text: string): URL {
 
 function checkApplicable(command: Command, options: CliOptions): void {
   if (options.graceMs !== undefined && options.revoke) throw new UsageError('--grace and --revoke contradict each other; choose one');
-  if (NAMED[command] === 'required' && options.name === undefined) throw new UsageError(`${command} needs a NAME (e.g. manage-key ${command} alice)`);
-  if (options.name !== undefined) {
-    const problem = clientNameProblem(options.name);
-    if (problem) throw new UsageError(`client name ${JSON.stringify(options.name)} ${problem}`);
-  }
+  checkName(command, options.name);
   for (const name of Object.keys(FLAG_NAMES) as Array<keyof typeof FLAG_NAMES>) {
     const given = options[name] !== undefined && options[name] !== false;
     // rotate without a NAME is the static key's: the named keys' options do not apply there.
-    const unnamed = command === 'rotate' && options.name === undefined && (name === 'expiresMs' || name === 'clientsFile');
+    const unnamed = command === 'rotate' && options.name === undefined && name in CLIENT_FLAGS;
     if (given && name !== 'keyFile' && (!ALLOWED[command].includes(name) || unnamed)) {
       throw new UsageError(`${FLAG_NAMES[name]} does not apply to ${command}${unnamed ? ' without a NAME' : ''}`);
     }

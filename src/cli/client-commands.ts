@@ -6,6 +6,7 @@ import { fingerprintOfDigest } from '../core/key.js';
 import { clientJson, formatClientList } from './client-view.js';
 import { note } from './context.js';
 import type { Context } from './context.js';
+import { generateRefusal } from './key-location.js';
 
 /**
  * `add`, `list`, `remove` and `rotate NAME`: the named keys. A new key is printed once, alone on stdout
@@ -13,7 +14,8 @@ import type { Context } from './context.js';
  * stderr and name keys by fingerprint.
  */
 export const CLIENT_COMMANDS = {
-  async add({ io, options, keyFile, clientsFile }: Context): Promise<number> {
+  async add({ io, options, keyFile, clientsFile, location }: Context): Promise<number> {
+    if (await refused(io, location, 'add')) return 1;
     const { key, record } = await addClient({
       keyFile, clientsFile, name: options.name!, expiresMs: options.expiresMs, clock: io.clock, onNote: note(io), identity: io.identity,
     });
@@ -34,14 +36,16 @@ export const CLIENT_COMMANDS = {
     return 0;
   },
 
-  async remove({ io, options, keyFile, clientsFile }: Context): Promise<number> {
+  async remove({ io, options, keyFile, clientsFile, location }: Context): Promise<number> {
+    if (await refused(io, location, 'remove')) return 1;
     const record = await removeClient({ keyFile, clientsFile, name: options.name!, clock: io.clock, onNote: note(io), identity: io.identity });
     io.stderr(`Removed client ${record.name} (${fingerprintOfDigest(record.sha256)}); logged in ${historyPathFor(keyFile)}.\n`
       + 'Running servers refuse its key as soon as they see the clients file (within moments).\n');
     return 0;
   },
 
-  async rotate({ io, options, keyFile, clientsFile }: Context): Promise<number> {
+  async rotate({ io, options, keyFile, clientsFile, location }: Context): Promise<number> {
+    if (await refused(io, location, 'rotate')) return 1;
     const { graceMs, revoke } = options;
     const { key, record, replaced } = await rotateClient({
       keyFile, clientsFile, name: options.name!, graceMs, revoke, expiresMs: options.expiresMs, clock: io.clock, onNote: note(io), identity: io.identity,
@@ -57,3 +61,10 @@ export const CLIENT_COMMANDS = {
     return 0;
   },
 };
+
+// With the default key file, a directory without api/ is not where a server keeps its keys (as for generate).
+async function refused(io: Context['io'], location: Context['location'], command: string): Promise<boolean> {
+  const refusal = await generateRefusal(location, command);
+  if (refusal) io.stderr(`manage-key: ${refusal}\n`);
+  return refusal !== undefined;
+}

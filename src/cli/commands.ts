@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UsageError, parseCliArgs, parseGrace } from './args.js';
 import type { CliOptions, Command } from './args.js';
@@ -9,22 +10,22 @@ import { clientsPathFor } from '../core/clients-file.js';
 import { describeFailure } from './failures.js';
 import { HELP } from './help.js';
 import { formatDuration } from '../core/duration.js';
-import { Action, formatStamp, historyPathFor } from '../core/history.js';
-import { scanHistory } from '../core/history-file.js';
-import { historyPrinter } from './history-view.js';
+import { formatStamp, historyPathFor } from '../core/history.js';
 import { fingerprint } from '../core/key.js';
-import { readKeyFile } from '../core/key-file.js';
+import { KeyFileError } from '../core/errors.js';
+import { trustingFetch } from './server-check.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
 import { DEFAULT_MAX_GRACE_MS } from '../core/history-state.js';
 import { describeFindings, untrustedPaths } from '../core/file-trust.js';
+import { generateRefusal, locateKeyFile, notFoundLine } from './key-location.js';
 import { formatKeyStatus, keyStatusJson, readKeyStatus } from './key-status.js';
+import { printHistory } from './history-command.js';
+import { keyToShow } from './show.js';
 import { testServer } from './test-command.js';
 import { rotationNotes } from './rotation-notes.js';
 
 export type { CliIo } from './context.js';
 
-/** The key file used when neither --key-file nor QWEN_API_KEY_FILE names one. */
-export const DEFAULT_KEY_FILE = 'api/.api_key';
 /** The server `test` asks when --url is not given. */
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
@@ -35,11 +36,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const parsed = parseCliArgs(argv);
     command = parsed.command;
-    const keyFile = resolve(io.cwd, parsed.options.keyFile ?? (io.env.QWEN_API_KEY_FILE || DEFAULT_KEY_FILE));
-    const clientsFile = resolve(io.cwd, parsed.options.clientsFile ?? (io.env.QWEN_API_CLIENTS_FILE || clientsPathFor(keyFile)));
-    ctx = { io, options: parsed.options, keyFile, clientsFile };
-    if (command === 'help') {
-      io.stdout(HELP);
+    const location = locateKeyFile(parsed.options.keyFile, io.env, io.cwd);
+    const clientsFile = resolve(io.cwd, parsed.options.clientsFile ?? (io.env.QWEN_API_CLIENTS_FILE || clientsPathFor(location.path)));
+    ctx = { io, options: parsed.options, keyFile: location.path, location, clientsFile };
+    if (command === 'help' || command === 'version') {
+      io.stdout(command === 'help' ? HELP : `manage-key (qwen-key-daemon) ${io.version ?? 'unknown'}\n`);
       return 0;
     }
     applyEnvironment(command, parsed.options, io.env);
@@ -53,24 +54,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (!WRITERS.has(command)) await warnUntrusted(ctx);
     return await COMMANDS[command](ctx);
   } catch (err) {
-    io.stderr(`manage-key: ${describeFailure(err, ctx.keyFile)}\n`);
-    return 1;
+    // No key file: every command names the full path it looked at and how to point elsewhere.
+    const missing = err instanceof KeyFileError && err.code === 'KEY_MISSING';
+    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile));
   }
 }
 
 const WRITERS = new Set<Command>(['generate', 'rotate', 'add', 'remove']);
 
-const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<number>> = {
+const COMMANDS: Record<Exclude<Command, 'help' | 'version'>, (ctx: Context) => Promise<number>> = {
   add: CLIENT_COMMANDS.add,
   list: CLIENT_COMMANDS.list,
   remove: CLIENT_COMMANDS.remove,
 
-  async show({ io, keyFile }) {
-    io.stdout(`${await readKeyFile(keyFile)}\n`);
+  async show({ io, location }) {
+    const shown = await keyToShow(location, io.env);
+    if ('failure' in shown) return fail(io, shown.failure);
+    io.stdout(`${shown.key}\n`);
+    if (shown.note) note(io)(shown.note);
     return 0;
   },
 
-  async generate({ io, options, keyFile }) {
+  async generate({ io, options, keyFile, location }) {
+    const refusal = await generateRefusal(location);
+    if (refusal) return fail(io, refusal);
     const key = await generateKeyFile({ keyFile, force: options.force, clock: io.clock, onNote: note(io), identity: io.identity });
     io.stdout(`${key}\n`);
     io.stderr(`Generated a new key (${fingerprint(key)}) in ${keyFile}; logged in ${historyPathFor(keyFile)}.\n`
@@ -90,23 +97,9 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
     return 0;
   },
 
-  async history({ io, options, keyFile }) {
-    const historyFile = historyPathFor(keyFile);
-    // Streamed: a history of any size is printed entry by entry, never held whole.
-    const printer = historyPrinter(options.json ? 'json' : 'view', historyFile, io.stdout);
-    // The documented rule: the current active key is the latest Generated or Rotated (new) entry.
-    let current: string | undefined;
-    const { malformed } = await scanHistory(historyFile, (entry) => {
-      printer.entry(entry);
-      if (entry.action === Action.generated || entry.action === Action.rotatedNew) current = entry.key;
-    });
-    printer.end(current);
-    if (malformed > 0) io.stderr(`manage-key: note: skipped ${malformed} malformed line(s) in ${historyFile}\n`);
-    const inFile = await readKeyFile(keyFile).catch(() => undefined);
-    if (inFile !== undefined && inFile !== current) {
-      io.stderr(`manage-key: note: ${keyFile} holds a key the history does not name as current (${fingerprint(inFile)}); it was changed without manage-key\n`);
-    }
-    return 0;
+  async history({ io, options, location }) {
+    const failure = await printHistory(location, options.json, { stdout: io.stdout, note: note(io) });
+    return failure === undefined ? 0 : fail(io, failure);
   },
 
   async status(ctx) {
@@ -121,7 +114,12 @@ const COMMANDS: Record<Exclude<Command, 'help'>, (ctx: Context) => Promise<numbe
   async test(ctx) {
     const { io, options } = ctx;
     const status = await statusOf(ctx);
-    return testServer({ status, base: options.url ?? new URL(DEFAULT_URL), previous: options.previous, fetch: io.fetch, stdout: io.stdout, stderr: io.stderr });
+    // A private CA is trusted for this check only, and only through --ca: verification is never turned off.
+    const trusting = options.ca === undefined ? undefined : await trustingFetch(await readFile(resolve(io.cwd, options.ca)));
+    return testServer({
+      status, base: options.url ?? new URL(DEFAULT_URL), previous: options.previous, fetch: io.fetch ?? trusting?.fetch,
+      stdout: io.stdout, stderr: io.stderr,
+    }).finally(() => trusting?.close());
   },
 };
 
@@ -150,4 +148,9 @@ async function warnUntrusted(ctx: Context): Promise<void> {
   if (findings.length > 0) {
     io.stderr(`manage-key: warning: ${describeFindings(findings)}; whoever can write there can change which keys are valid (chmod go-w)\n`);
   }
+}
+
+function fail(io: CliIo, line: string): number {
+  io.stderr(`manage-key: ${line}\n`);
+  return 1;
 }

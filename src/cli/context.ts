@@ -1,5 +1,6 @@
 import type { CliOptions } from './args.js';
 import type { Identity, TrustFinding } from '../core/file-trust.js';
+import type { KeyLocation } from './key-location.js';
 
 /** Everything the CLI takes from its process, injected so tests need none. */
 export interface CliIo {
@@ -11,6 +12,8 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Who runs the CLI (effective uid, platform): files of other users are never written. */
   identity?: Identity;
+  /** The package version, for --version. */
+  version?: string;
 }
 
 /** One command's view of its run: the process, its options, the files it works on. */
@@ -18,6 +21,8 @@ export interface Context {
   io: CliIo;
   options: CliOptions;
   keyFile: string;
+  /** Where the key file is and what named it (--key-file, QWEN_API_KEY_FILE or the default). */
+  location: KeyLocation;
   /** The clients file: --clients-file, else QWEN_API_CLIENTS_FILE, else `.api_clients` beside the key file. */
   clientsFile: string;
   /** What others than their owner can write, found before a reading command ran. */

@@ -27,8 +27,9 @@ export interface HistoryPrinter {
 }
 
 /**
- * The documented masked view (`API Key History:`, a rule, one `date [Action] abc123...xyz789` line per
- * entry, the rule again and `CURRENT ACTIVE KEY: ...`) or, for `json`, the same facts as
+ * The documented masked view, line for line as the old tool printed it (`API Key History:`, a rule, a
+ * blank line, one `date [Action] abc123...xyz789` line per entry, a blank line, the rule again and
+ * `CURRENT ACTIVE KEY: ...`: the history's current key) or, for `json`, the same facts as
  * `JSON.stringify(historyJson(...), null, 2)` prints them. Full keys never appear in either.
  */
 export function historyPrinter(format: 'view' | 'json', historyFile: string, write: (text: string) => void): HistoryPrinter {
@@ -48,12 +49,12 @@ export function historyPrinter(format: 'view' | 'json', historyFile: string, wri
   }
   return {
     entry(e) {
-      if (count++ === 0) write(`API Key History:\n${RULE}\n`);
+      if (count++ === 0) write(`API Key History:\n${RULE}\n\n`);
       write(`${formatStamp(e.time)} [${e.action}] ${clientOf(e) === undefined ? maskKey(e.key) : e.key}\n`);
     },
     end(currentKey) {
       const active = `CURRENT ACTIVE KEY: ${currentKey === undefined ? '(none)' : maskKey(currentKey)}\n`;
-      write(count === 0 ? `No key history found in ${historyFile}.\n${active}` : `${RULE}\n${active}`);
+      write(count === 0 ? `No key history found in ${historyFile}.\n${active}` : `\n${RULE}\n${active}`);
     },
   };
 }

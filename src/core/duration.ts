@@ -2,6 +2,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 /** Parses `0`, `500ms`, `30s`, `10m`, `24h`, `90d` into milliseconds; throws on anything else. */
 export function parseDuration(text: string): number {
+  if (text.trim().startsWith('-')) throw new RangeError(`duration "${text}" cannot be negative (use e.g. 0, 30s, 10m, 24h, 90d)`);
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match) throw new RangeError(`invalid duration "${text}" (use e.g. 0, 30s, 10m, 24h, 90d)`);
   const value = Number(match[1]);

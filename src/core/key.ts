@@ -10,6 +10,13 @@ export const MAX_KEY_LENGTH = 1024;
 /** Keys shorter than this load, but a warning says they are weak. */
 export const WEAK_KEY_LENGTH = 16;
 
+/**
+ * The fixed key a server started with NODE_ENV=development uses when there is no key file and no
+ * QWEN_API_KEY. It is public by design (it is in the source and the README), so it must never guard
+ * anything real; `manage-key show` names it in that situation.
+ */
+export const DEVELOPMENT_KEY = 'qwk_development_only_insecure_key_do_not_use';
+
 // Visible ASCII only: a key must survive being sent as an HTTP header value.
 const KEY_PATTERN = /^[\x21-\x7e]+$/;
 

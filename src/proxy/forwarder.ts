@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type Koa from 'koa';
 import { Pool } from 'undici';
@@ -6,6 +7,9 @@ import type { Logger } from 'winston';
 import { createBodyLimiter, declaredLengthExceeds } from './body-limit.js';
 import { DEFAULT_CLIENT_HEADER, clientResponseHeaders, upstreamRequestHeaders } from './forward-headers.js';
 import { requestIdSource, resolveRequestId } from './request-id.js';
+import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from './request-target.js';
+import type { RequestTarget, TargetProblem } from './request-target.js';
+import { sendHeldContinue } from './expect-continue.js';
 import { ResponseRelay } from './response-relay.js';
 import { classifyUpstreamError } from './upstream-error.js';
 
@@ -23,6 +27,8 @@ export interface ForwarderOptions {
   draining?: () => boolean;
   /** The header that names the authenticated client (`ctx.state.apiClient`) to the backend; X-Api-Client by default. */
   clientHeader?: string;
+  /** Longest wait for a client that reads nothing of its answer; then both connections are closed. Default 60 s. */
+  writeTimeoutMs?: number;
 }
 
 /** The forwarding middleware, plus a way to release its connection pool at shutdown. */
@@ -33,23 +39,20 @@ export interface Forwarder extends Koa.Middleware {
   destroy(): Promise<void>;
 }
 
-// Dot segments would let an authenticated client climb out of /api/v1 on a backend that normalises.
-const DOT_SEGMENT = /(?:^|[/\\])(?:\.|%2e){1,2}(?:[/\\]|$)/i;
-
-/** Path and query to request upstream, or undefined when the target is unusable. */
-function targetOf(url: string): string | undefined {
-  let target = url;
-  if (!target.startsWith('/')) {
-    // absolute-form request line (GET http://host/path): keep only path and query
-    try { const parsed = new URL(target); target = parsed.pathname + parsed.search; } catch { return undefined; }
-  }
-  return DOT_SEGMENT.test(target.split('?', 1)[0]!) ? undefined : target;
+/** The target the app parsed (ctx.state.target), or, where the forwarder is mounted alone, its own parse of the same kind. */
+function targetOf(ctx: Koa.Context): RequestTarget | TargetProblem {
+  const parsed = ctx.state['target'] as RequestTarget | undefined;
+  return parsed ?? parseRequestTarget(ctx.req.url!);
 }
 
 /** The request body as a size-limited stream; the client's own stream is never destroyed, so a 413 can still be sent. */
 function limitedBody(req: IncomingMessage, limit: number): Readable | null {
   const declared = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return null;
+  // HTTP/2 frames the body itself: a request has one unless its headers ended the stream, whatever the length says.
+  const bodiless = req.httpVersionMajor >= 2
+    ? (req as unknown as Http2ServerRequest).stream.endAfterHeaders || declared === '0'
+    : req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0');
+  if (bodiless) return null;
   const limiter = createBodyLimiter(limit);
   req.on('error', (err) => limiter.destroy(err));
   limiter.on('error', () => req.unpipe(limiter));
@@ -76,6 +79,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   const prefix = upstream.pathname.replace(/\/+$/, '');
   const clientHeader = (options.clientHeader ?? DEFAULT_CLIENT_HEADER).toLowerCase();
   const newId = requestIdSource();
+  const writeTimeoutMs = options.writeTimeoutMs ?? 60_000;
 
   const forward = async (ctx: Koa.Context): Promise<void> => {
     const requestId = resolveRequestId(ctx.state['requestId'], ctx.req.headers['x-request-id'], newId);
@@ -83,19 +87,21 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       ctx.state['requestId'] = requestId;
       ctx.set('X-Request-Id', requestId);
     }
-    const target = targetOf(ctx.originalUrl);
-    if (target === undefined) return answer(ctx, 400, 'Invalid request path');
+    const target = targetOf(ctx);
+    if (typeof target === 'string') return answer(ctx, 400, TARGET_PROBLEM_DETAIL[target]);
+    // `Connection: close` is HTTP/1.1's way to stop the rest of a connection; HTTP/2 forbids the header.
+    const http1 = ctx.req.httpVersionMajor < 2;
     if (declaredLengthExceeds(ctx.req.headers['content-length'], maxBodyBytes)) {
-      ctx.set('Connection', 'close'); // don't read megabytes only to discard them
+      if (http1) ctx.set('Connection', 'close'); // don't read megabytes only to discard them
       return answer(ctx, 413, 'Request body too large');
     }
     const { res } = ctx;
-    const relay = new ResponseRelay(res, (statusCode, headers) => {
+    const relay = new ResponseRelay(res, writeTimeoutMs, (statusCode, headers) => {
       ctx.respond = false; // the relay writes the answer itself
       res.statusCode = statusCode;
       for (const [name, value] of Object.entries(clientResponseHeaders(headers))) res.setHeader(name, value);
       res.setHeader('X-Request-Id', requestId);
-      if (options.draining?.()) res.setHeader('Connection', 'close');
+      if (http1 && options.draining?.()) res.setHeader('Connection', 'close');
     });
     let clientGone = false;
     // A client gone before the answer is complete cancels the upstream exchange; a response the relay
@@ -113,11 +119,16 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         host: ctx.host, requestId, upstreamHost: upstream.host,
         apiClient: { header: clientHeader, name: ctx.state['apiClient'] as string | undefined },
       });
-      pool.dispatch({ path: prefix + target, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
+      sendHeldContinue(ctx.req, res); // the key, the path and the size are checked: now the body is wanted
+      pool.dispatch({ path: prefix + target.path + target.query, method: ctx.method as never, headers, body: limitedBody(ctx.req, maxBodyBytes) }, relay);
       await relay.done;
     } catch (err) {
       if (clientGone) {
         logger.info('client closed request', log);
+        return;
+      }
+      if (relay.stalled) {
+        logger.info('client stopped reading; connection closed', { ...log, writeTimeoutMs });
         return;
       }
       if (relay.started) {
@@ -126,7 +137,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       }
       const failure = classifyUpstreamError(err);
       logger.warn('upstream request failed', { ...log, status: failure.status, code: failure.code });
-      if (failure.status === 413) ctx.set('Connection', 'close');
+      if (http1 && failure.status === 413) ctx.set('Connection', 'close');
       answer(ctx, failure.status, failure.detail);
     } finally {
       res.off('close', onClose);

@@ -20,15 +20,19 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly done: Promise<void>;
   /** True once the upstream's headers were written to the response: from then on, failures cut the connection. */
   started = false;
+  /** True when the client read nothing for the write timeout and both connections were closed. */
+  stalled = false;
   readonly #res: ServerResponse;
+  readonly #writeTimeoutMs: number;
   readonly #onHeaders: OnUpstreamHeaders;
   #controller: Dispatcher.DispatchController | undefined;
   #cancelled: Error | undefined;
   #resolve!: () => void;
   #reject!: (err: Error) => void;
 
-  constructor(res: ServerResponse, onHeaders: OnUpstreamHeaders) {
+  constructor(res: ServerResponse, writeTimeoutMs: number, onHeaders: OnUpstreamHeaders) {
     this.#res = res;
+    this.#writeTimeoutMs = writeTimeoutMs;
     this.#onHeaders = onHeaders;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
@@ -57,9 +61,24 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#res.write(chunk)) return;
+    const res = this.#res;
+    if (res.write(chunk)) return;
     controller.pause();
-    this.#res.once('drain', () => controller.resume());
+    // A client that never reads would hold its connection and the upstream's (paused, so undici's own
+    // body timeout never fires) for good: past the write timeout without progress, both are closed.
+    const timer = setTimeout(() => {
+      this.stalled = true;
+      const error = new Error(`client read nothing for ${this.#writeTimeoutMs} ms`);
+      res.destroy(error);
+      controller.abort(error);
+    }, this.#writeTimeoutMs).unref();
+    const stop = (): void => clearTimeout(timer);
+    res.once('close', stop);
+    res.once('drain', () => {
+      stop();
+      res.off('close', stop);
+      controller.resume();
+    });
   }
 
   onResponseEnd(): void {

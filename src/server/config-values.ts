@@ -1,10 +1,18 @@
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import type { TlsFiles } from './tls/cert-files.js';
 
 /** A TCP port, 0-65535 (0: any free port). */
 export function parsePort(value: string): number {
   const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
   if (!(port >= 0 && port <= 65535)) throw new RangeError(`"${value}" is not a port number (0-65535)`);
   return port;
+}
+
+/** A whole number from 1 to 1,000,000 (a count of connections and the like). */
+export function parseCount(value: string): number {
+  const count = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 1 && count <= 1_000_000)) throw new RangeError(`"${value}" is not a whole number from 1 to 1000000`);
+  return count;
 }
 
 /** Any text but blanks. */
@@ -56,6 +64,22 @@ export function parseByteSize(text: string): number {
   const bytes = Math.floor(Number(match[1]) * factor);
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RangeError(`size "${text}" is out of range`);
   return bytes;
+}
+
+/** The TLS files: certificate and key both or neither (one alone is a mistake, not plain HTTP), a client CA only with them. */
+export function tlsFiles(cert: string, key: string, ca: string): TlsFiles | undefined {
+  if (!cert && !key) {
+    if (ca) throw new RangeError('--tls-ca / QWEN_TLS_CA needs --tls-cert and --tls-key (client certificates are a TLS feature)');
+    return undefined;
+  }
+  if (!cert || !key) throw new RangeError(`--tls-cert and --tls-key go together (only ${cert ? '--tls-cert / QWEN_TLS_CERT' : '--tls-key / QWEN_TLS_KEY'} is set)`);
+  return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+/** `ms` itself, unless it is longer than `limit` (another setting, named `name`). */
+export function atMost(ms: number, limit: number, name: string): number {
+  if (ms > limit) throw new RangeError(`${formatDuration(ms)} is longer than ${name} (${formatDuration(limit)})`);
+  return ms;
 }
 
 // Headers the forwarder sets, strips or relies on itself: naming the client in one of them would break it.

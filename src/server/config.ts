@@ -1,46 +1,16 @@
-import { parseArgs } from 'node:util';
 import { clientsPathFor } from '../core/clients-file.js';
-import { formatDuration, parseDuration } from '../core/duration.js';
-import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseHeaderName, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
+import { CommandLineError, parseCommandLine } from '../core/command-line.js';
+import { parseDuration } from '../core/duration.js';
+import {
+  atMost, nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHeaderName, parseHttpUrl, parsePort, positiveDuration, tlsFiles,
+} from './config-values.js';
 import { parseRate } from './rate.js';
-import type { Rate } from './rate.js';
+import { LOG_LEVELS } from './config-type.js';
+import type { Config } from './config-type.js';
 import { parseWorkers } from './workers.js';
 
-/** Log levels the server accepts (winston's npm levels). */
-export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
-/** One of the accepted log levels. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** The server's validated settings. */
-export interface Config {
-  port: number;
-  host: string;
-  keyFile: string;
-  /** The named keys' file: `--clients-file`, else `.api_clients` beside the key file. */
-  clientsFile: string;
-  /** The header that names the authenticated client to the backend. */
-  clientHeader: string;
-  graceMs: number;
-  /** Longest overlap window honoured, whatever the history asks; longer windows are cut to it. */
-  maxGraceMs: number;
-  upstream?: URL;
-  logLevel: LogLevel;
-  watchMode: 'events' | 'poll';
-  /** Age after which the key should be rotated; undefined means no limit. */
-  maxKeyAgeMs?: number;
-  upstreamTimeoutMs: number;
-  maxBodyBytes: number;
-  drainTimeoutMs: number;
-  readyRequiresUpstream: boolean;
-  /** Server processes; more than one runs a cluster primary that forks them (`auto` resolved to the core count). */
-  workers: number;
-  /** Failed-auth throttling per client address; undefined means off. */
-  authFailLimit?: Rate;
-  /** `QWEN_API_KEY`, the fallback when there is no key file. */
-  apiKey?: string;
-  /** `NODE_ENV=development`: allows the fixed development key. */
-  development: boolean;
-}
+export { LOG_LEVELS } from './config-type.js';
+export type { Config, LogLevel } from './config-type.js';
 
 /** A bad flag or environment value; the entry point prints the message and exits 2. */
 export class ConfigError extends Error {
@@ -69,6 +39,13 @@ const SETTINGS = {
   'ready-requires-upstream': ['QWEN_READY_REQUIRES_UPSTREAM', 'false', ''],
   workers: ['QWEN_WORKERS', '1', 'N|auto', 'auto = one per core'],
   'auth-fail-limit': ['QWEN_AUTH_FAIL_LIMIT', '300/1m', 'N/DURATION', 'off = no throttling'],
+  'max-connections': ['QWEN_MAX_CONNECTIONS', '1024', 'N', 'lowered to fit the open-file limit'],
+  'max-connections-per-ip': ['QWEN_MAX_CONNECTIONS_PER_IP', '64', 'N|off', 'IPv6: per /64'],
+  'header-timeout': ['QWEN_HEADER_TIMEOUT', '10s', 'DURATION'],
+  'write-timeout': ['QWEN_WRITE_TIMEOUT', '60s', 'DURATION', 'client reading nothing of an answer'],
+  'tls-cert': ['QWEN_TLS_CERT', '', 'FILE', 'PEM chain; with --tls-key: HTTPS, HTTP/2'],
+  'tls-key': ['QWEN_TLS_KEY', '', 'FILE', 'its PEM private key'],
+  'tls-ca': ['QWEN_TLS_CA', '', 'FILE', 'require client certificates from this CA'],
 } as const satisfies Record<string, readonly [env: string, fallback: string, arg: string, note?: string]>;
 
 type Name = keyof typeof SETTINGS;
@@ -81,23 +58,29 @@ ${Object.entries(SETTINGS).map(([name, [variable, fallback, arg, note]]) => {
   const shown = [fallback === '' ? (note ? '' : 'none') : fallback, note].filter(Boolean).join('; ');
   return `  ${`--${name} ${arg}`.padEnd(31)}${variable.padEnd(30)}(${shown})`;
 }).join('\n')}
-  --help
+  ${'-h, --help'.padEnd(31)}this text
+  ${'--version'.padEnd(31)}the version
 
-Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key,
-else a new key is generated into the key file.`;
+Key sources: the key file, else QWEN_API_KEY, else (NODE_ENV=development) a fixed development key
+(named in the README; manage-key show prints it), else a new key is generated into the key file.
 
-/** Parses argv (without node and script) and env into a validated Config, or `'help'`; throws ConfigError. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' {
+Exit status: 0 after SIGTERM/SIGINT; 1 when it cannot start (port in use, a first-run key it cannot
+write); 2 for bad configuration (a flag, an environment value, an invalid QWEN_API_KEY).`;
+
+/** Parses argv (without node and script) and env into a validated Config, or what else was asked; throws ConfigError. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'help' | 'version' {
   const options = Object.fromEntries(
     Object.keys(SETTINGS).map((name) => [name, { type: name === 'ready-requires-upstream' ? 'boolean' : 'string' }]),
   ) as Record<Name, { type: 'string' | 'boolean' }>;
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseCommandLine(argv, { ...options, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, false));
   } catch (err) {
-    throw new ConfigError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+    if (!(err instanceof CommandLineError)) throw err;
+    throw new ConfigError(`${err.message} (see --help)`);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const get = (name: Name): string => {
     const flag = values[name];
     if (flag !== undefined) return String(flag);
@@ -111,6 +94,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
   const maxGraceMs = check('max-grace', get('max-grace'), parseDuration);
   const keyFile = check('key-file', get('key-file'), nonEmpty);
   const clientsFile = get('clients-file');
+  const perIp = get('max-connections-per-ip');
   return {
     port: check('port', get('port'), parsePort),
     host: check('host', get('host'), nonEmpty),
@@ -129,14 +113,19 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     readyRequiresUpstream: check('ready-requires-upstream', get('ready-requires-upstream'), parseBoolean),
     workers: check('workers', get('workers'), (v) => parseWorkers(v)),
     authFailLimit: authFailLimit === 'off' ? undefined : check('auth-fail-limit', authFailLimit, parseRate),
+    maxConnections: check('max-connections', get('max-connections'), parseCount),
+    maxConnectionsPerIp: perIp === 'off' ? undefined : check('max-connections-per-ip', perIp, parseCount),
+    headerTimeoutMs: check('header-timeout', get('header-timeout'), positiveDuration),
+    writeTimeoutMs: check('write-timeout', get('write-timeout'), positiveDuration),
+    tls: orConfigError(() => tlsFiles(get('tls-cert'), get('tls-key'), get('tls-ca'))),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };
 }
 
-function atMost(ms: number, limit: number, name: string): number {
-  if (ms > limit) throw new RangeError(`${formatDuration(ms)} is longer than ${name} (${formatDuration(limit)})`);
-  return ms;
+// A rule across settings (both TLS files or neither), said as it is.
+function orConfigError<T>(make: () => T): T {
+  try { return make(); } catch (err) { throw new ConfigError((err as Error).message); }
 }
 
 function check<T>(name: Name, value: string, parse: (value: string) => T): T {

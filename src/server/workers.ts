@@ -42,7 +42,8 @@ interface Slot { index: number; startedAt: number; crashes: number; listened: bo
  * Forks `workers` copies of this program sharing the port, restarts any that die (with backoff),
  * forwards SIGHUP, and on SIGTERM/SIGINT forwards the signal and waits for every worker to exit.
  * Resolves with the exit code for the primary: 0 after a clean drain, 1 when workers had to be
- * killed or none could start. The primary never reads keys: each worker loads and watches its own.
+ * killed or none could start (2 when the first of them exited 2: bad configuration). The primary
+ * never reads keys: each worker loads and watches its own.
  */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
   const c = options.cluster ?? cluster;
@@ -90,8 +91,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       log.error('worker died', { worker: slot.index, pid: worker.process.pid, code, signal });
       // A worker that never listened while none ever has points at the set-up, not a crash: restarting would loop.
       if (!slot.listened && !everListened) {
-        log.error('workers cannot start; stopping', { worker: slot.index });
-        exitCode = 1;
+        log.error('workers cannot start; stopping', { worker: slot.index, code });
+        // A worker's exit code 2 is bad configuration: the supervisor says the same.
+        exitCode = code === 2 ? 2 : 1;
         stop('SIGTERM');
         return;
       }

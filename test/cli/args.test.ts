@@ -24,6 +24,30 @@ describe('cli-args', () => {
     }
   }
 
+  for (const command of ['generate', 'show', 'rotate', 'history', 'status', 'test']) {
+    it(`reads "--${command}" (and "--${command.toUpperCase()}") as ${command}, since people type it`, () => {
+      expect(parseCliArgs([`--${command}`]).command).to.equal(command);
+      expect(parseCliArgs([`--${command.toUpperCase()}`, '--key-file', 'k']).command).to.equal(command);
+    });
+  }
+
+  it('answers the word help with the help command, whatever follows', () => {
+    expect(parseCliArgs(['help']).command).to.equal('help');
+    expect(parseCliArgs(['HELP', 'rotate']).command).to.equal('help');
+  });
+
+  it('answers --version and -Version with the version command', () => {
+    expect(parseCliArgs(['--version']).command).to.equal('version');
+    expect(parseCliArgs(['-Version']).command).to.equal('version');
+  });
+
+  it('names a missing value, a negative duration and an unknown option plainly, without Node\'s hints', () => {
+    expect(usage(['rotate', '--grace'])).to.equal('--grace needs a value');
+    expect(usage(['rotate', '--grace', '-5m'])).to.equal('--grace: duration "-5m" cannot be negative (use e.g. 0, 30s, 10m, 24h, 90d)');
+    expect(usage(['show', '--nope'])).to.equal('unknown option --nope');
+    expect(usage(['show', '--force=yes'])).to.equal('--force takes no value');
+  });
+
   it('reads PowerShell parameters in any case, with a space or a colon before the value', () => {
     const a = parseCliArgs(['-Rotate', '-GRACE', '10m', '-KeyFile', 'x/k']);
     expect(a.options).to.include({ graceMs: 600_000, keyFile: 'x/k' });
@@ -71,6 +95,13 @@ describe('cli-args', () => {
     expect(usage(['test', '--url', 'not a url'])).to.include('--url');
     expect(usage(['test', '--url', 'ftp://h'])).to.include('http');
     expect(usage(['show', '--key-file', ''])).to.include('--key-file');
+  });
+
+  it('takes --ca FILE for test only', () => {
+    expect(parseCliArgs(['test', '--url', 'https://h:1', '--ca', 'ca.pem']).options.ca).to.equal('ca.pem');
+    expect(parseCliArgs(['-Test', '-Ca', 'ca.pem']).options.ca).to.equal('ca.pem');
+    expect(usage(['show', '--ca', 'ca.pem'])).to.equal('--ca does not apply to show');
+    expect(usage(['test', '--ca='])).to.equal('--ca needs a path');
   });
 
   describe('named keys', () => {

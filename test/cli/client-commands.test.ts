@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/commands.js';
@@ -19,8 +19,23 @@ async function cli(cwd: string, argv: string[], extra: Partial<CliIo> = {}) {
 describe('cli: named keys', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await mkdir(join(dir, 'api'));
+  });
   afterEach(() => cleanup());
+
+  it('refuses add, remove and rotate NAME with the default key file where there is no api/ directory, creating nothing', async () => {
+    await rm(join(dir, 'api'), { recursive: true });
+    for (const args of [['add', 'alice'], ['remove', 'alice'], ['rotate', 'alice']]) {
+      const r = await cli(dir, args);
+      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.stderr).to.equal(`manage-key: there is no api/ directory in ${dir}, so this is not where a server keeps its key (normally the repository root); `
+        + `run ${args[0]} there, or name the key file with --key-file FILE (or QWEN_API_KEY_FILE), whose directory is then created\n`);
+    }
+    expect(await readdir(dir)).to.deep.equal([]);
+    expect((await cli(dir, ['add', 'alice', '--key-file', 'elsewhere/.api_key'])).code, 'a key file named by the operator').to.equal(0);
+  });
 
   it('add prints the new key alone on stdout, its fingerprint on stderr, and keeps only its digest', async () => {
     const r = await cli(dir, ['add', 'alice', '--expires', '30d']);

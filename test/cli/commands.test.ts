@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/commands.js';
-import { tempDir } from '../core/helpers.js';
+import { workDir } from './processes.js';
 
 const NOW = new Date(2024, 6, 1, 9, 0, 0);
 
@@ -21,7 +21,7 @@ async function cli(cwd: string, argv: string[], extra: Partial<CliIo> = {}) {
 describe('cli-commands', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
-  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  beforeEach(async () => ({ dir, cleanup } = await workDir()));
   afterEach(() => cleanup());
 
   it('generates into api/.api_key under the working directory and prints the key alone', async () => {
@@ -40,15 +40,20 @@ describe('cli-commands', () => {
     expect((await readFile(join(dir, 'flag', 'k'), 'utf8')).length).to.be.above(40);
   });
 
-  it('refuses to generate over a key (exit 1, one line), and show without a key says to generate', async () => {
+  it('refuses to generate over a key (exit 1, one line)', async () => {
     await cli(dir, ['generate']);
     const again = await cli(dir, ['generate']);
     expect(again.code).to.equal(1);
     expect(again.stderr).to.match(/^manage-key: a key already exists in .*--force.*\n$/);
-    const empty = await cli(join(dir, 'api'), ['show']);
+  });
+
+  it('show without a key file names the full path it looked at, how to point elsewhere, and generate', async () => {
+    const empty = await cli(dir, ['show']);
     expect(empty.code).to.equal(1);
     expect(empty.stdout).to.equal('');
-    expect(empty.stderr).to.match(/^manage-key: no key file at .*manage-key generate.*\n$/);
+    expect(empty.stderr).to.equal(`manage-key: no key file at ${join(dir, 'api', '.api_key')} (the default, api/.api_key under the current `
+      + 'directory); run manage-key in the directory the server runs in, or name the key file with --key-file FILE (or QWEN_API_KEY_FILE); '
+      + '"manage-key generate" creates a key there\n');
   });
 
   it('explains an unusable key file in one line', async () => {
@@ -103,14 +108,22 @@ describe('cli-commands', () => {
     expect(r.code).to.equal(0);
     expect(r.stdout.trimEnd().endsWith(`CURRENT ACTIVE KEY: ${generated.slice(0, 6)}...${generated.slice(-6)}`)).to.equal(true);
     expect(r.stdout.includes('hand-w')).to.equal(false);
-    expect(r.stderr).to.match(/holds a key the history does not name as current \(sha256:[0-9a-f]{12}\)/);
+    expect(r.stderr).to.match(/holds a key the history does not name as current \(sha256:[0-9a-f]{12}\).*servers use the key file's key/);
     expect(r.stderr.includes('hand-written')).to.equal(false);
   });
 
-  it('says there is no history when there is none', async () => {
+  it('history without a history file exits 1 like show, naming the full path it looked at', async () => {
     const r = await cli(dir, ['history']);
-    expect(r.code).to.equal(0);
-    expect(r.stdout).to.include('No key history found');
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.match(new RegExp(`^manage-key: no key history at ${join(dir, 'api', '.api_key_history')} \\(the default, [^\n]*--key-file FILE[^\n]*\n$`));
+  });
+
+  it('history beside a hand-made key file without history says where the history would start', async () => {
+    await writeFile(join(dir, 'api', '.api_key'), 'hand-written-key-0123456789\n');
+    const r = await cli(dir, ['history']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/^manage-key: no key history at \S+_history: the key file beside it was not written by manage-key .*rotate.*\n$/);
   });
 
   it('refuses rotate --grace longer than --max-grace (QWEN_MAX_GRACE, default 7d) with a usage error', async () => {

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { readKeyFile } from '../../src/core/key-file.js';
 import { parseHistory } from '../../src/core/history.js';
 import { fingerprint } from '../../src/core/key.js';
-import { tempDir } from '../core/helpers.js';
-import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli } from './processes.js';
+import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli, workDir } from './processes.js';
 
 describe('manage-key under concurrency (processes)', function () {
   this.timeout(60_000);
@@ -14,7 +13,7 @@ describe('manage-key under concurrency (processes)', function () {
   let cleanup: () => Promise<void>;
   before(requireBuild);
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir('manage-key-conc-'));
+    ({ dir, cleanup } = await workDir('manage-key-conc-'));
     keyFile = join(dir, 'api', '.api_key');
   });
   afterEach(() => cleanup());

@@ -4,8 +4,7 @@ import { readFile, readdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readKeyFile } from '../../src/core/key-file.js';
 import { lockPathFor } from '../../src/core/lock.js';
-import { tempDir } from '../core/helpers.js';
-import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli, seededRandom, startCli } from './processes.js';
+import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli, seededRandom, startCli, workDir } from './processes.js';
 
 const ROTATIONS = 200;
 
@@ -16,7 +15,7 @@ describe('manage-key killed at random moments (processes)', function () {
   let cleanup: () => Promise<void>;
   before(requireBuild);
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir('manage-key-crash-'));
+    ({ dir, cleanup } = await workDir('manage-key-crash-'));
     keyFile = join(dir, 'api', '.api_key');
   });
   afterEach(() => cleanup());

@@ -18,10 +18,12 @@ describe('history-view', () => {
     expect(formatHistoryView(entries, K2, '/h')).to.equal([
       'API Key History:',
       rule,
+      '',
       '2024-03-04 05:06:01 [Generated] abc123...xyz789',
       '2024-03-04 05:06:02 [Rotated (replaced)] abc123...xyz789',
       '2024-03-04 05:06:02 [Rotated (new)] def456...uvw000',
       '2024-03-04 05:06:02 [Revoked] abc123...xyz789',
+      '',
       rule,
       'CURRENT ACTIVE KEY: def456...uvw000',
       '',

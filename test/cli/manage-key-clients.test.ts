@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestOf, fingerprint } from '../../src/core/key.js';
 import { tempDir } from '../core/helpers.js';
@@ -15,6 +15,7 @@ describe('manage-key named keys (processes)', function () {
   before(requireBuild);
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir('manage-key-clients-'));
+    await mkdir(join(dir, 'api'));
     clientsFile = join(dir, 'api', '.api_clients');
   });
   afterEach(() => cleanup());
@@ -76,7 +77,7 @@ describe('manage-key named keys (processes)', function () {
       expect(done.code, args.join(' ')).to.equal(2);
       expect(done.stderr.trim().split('\n')).to.have.length(1);
     }
-    expect(await readdir(dir)).to.deep.equal([]);
+    expect(await readdir(join(dir, 'api'))).to.deep.equal([]);
   });
 
   it('loses no client and interleaves no history line when eight processes add at once', async () => {

@@ -1,19 +1,18 @@
 import { expect } from 'chai';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, readdir, stat, symlink } from 'node:fs/promises';
+import { readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { tempDir } from '../core/helpers.js';
-import { HISTORY_LINE, PRINTED_KEY, WRAPPER, history, requireBuild, runCli } from './processes.js';
+import { HISTORY_LINE, PRINTED_KEY, WRAPPER, history, requireBuild, runCli, workDir } from './processes.js';
 
 const SPELLINGS = {
-  generate: ['generate', '-Generate', '-generate', '-GENERATE'],
-  show: ['show', '-Show', '-show', '-SHOW'],
-  rotate: ['rotate', '-Rotate', '-rotate', '-ROTATE'],
-  history: ['history', '-History', '-history', '-HISTORY'],
-  status: ['status', '-Status', '-status', '-STATUS'],
-  test: ['test', '-Test', '-test', '-TEST'],
+  generate: ['generate', '-Generate', '-generate', '-GENERATE', '--generate'],
+  show: ['show', '-Show', '-show', '-SHOW', '--show'],
+  rotate: ['rotate', '-Rotate', '-rotate', '-ROTATE', '--rotate'],
+  history: ['history', '-History', '-history', '-HISTORY', '--history'],
+  status: ['status', '-Status', '-status', '-STATUS', '--status'],
+  test: ['test', '-Test', '-test', '-TEST', '--test'],
 };
 
 describe('manage-key (processes)', function () {
@@ -23,7 +22,7 @@ describe('manage-key (processes)', function () {
   let keyFile: string;
   before(requireBuild);
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir('manage-key-'));
+    ({ dir, cleanup } = await workDir('manage-key-'));
     keyFile = join(dir, 'api', '.api_key');
   });
   afterEach(() => cleanup());
@@ -34,7 +33,7 @@ describe('manage-key (processes)', function () {
     it(`runs every command in every spelling (${via === 'node' ? 'node dist/cli.js' : 'scripts/manage-key'})`, async () => {
       const run = (args: string[]) => runCli(args, { cwd: dir, via });
       const spell = (i: number) => Object.fromEntries(Object.entries(SPELLINGS).map(([k, v]) => [k, v[i % v.length]!]));
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 5; i++) {
         const s = spell(i);
         const generated = await run([s.generate!, ...(i > 0 ? ['--force'] : [])]);
         expect(generated.code, `${s.generate}: ${generated.stderr}`).to.equal(0);
@@ -137,11 +136,65 @@ describe('manage-key (processes)', function () {
     const mask = (k: string) => `${k.slice(0, 6)}...${k.slice(-6)}`;
     expect(lines[0]).to.equal('API Key History:');
     expect(lines[1]).to.equal('='.repeat(100));
-    expect(lines.slice(2, 7).every((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] \S{6}\.\.\.\S{6}$/.test(l))).to.equal(true);
-    expect(lines[2]!.endsWith(`[Generated] ${mask(keys[0]!)}`)).to.equal(true);
-    expect(lines[7]).to.equal('='.repeat(100));
-    expect(lines[8]).to.equal(`CURRENT ACTIVE KEY: ${mask(keys[2]!)}`);
-    expect(lines).to.have.length(9);
+    expect(lines[2]).to.equal('');
+    expect(lines.slice(3, 8).every((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] \S{6}\.\.\.\S{6}$/.test(l))).to.equal(true);
+    expect(lines[3]!.endsWith(`[Generated] ${mask(keys[0]!)}`)).to.equal(true);
+    expect(lines[8]).to.equal('');
+    expect(lines[9]).to.equal('='.repeat(100));
+    expect(lines[10]).to.equal(`CURRENT ACTIVE KEY: ${mask(keys[2]!)}`);
+    expect(lines).to.have.length(11);
+  });
+
+  for (const args of [['help'], ['-h'], ['--help'], ['-Help']]) {
+    it(`prints the help for "${args.join(' ')}" on stdout and exits 0`, async () => {
+      const r = await runCli(args, { cwd: dir, via: 'wrapper' });
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.match(/^manage-key: create, show, rotate and check/);
+      expect(r.stderr).to.equal('');
+    });
+  }
+
+  it('prints its version for --version and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = await runCli(['--version'], { cwd: dir, via: 'wrapper' });
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.equal(`manage-key (qwen-key-daemon) ${version}\n`);
+  });
+
+  it('prints the old tool\'s documented history example exactly, blank lines included', async () => {
+    // The example of the PowerShell tool's documentation, line for line.
+    const documented = [
+      'API Key History:',
+      '='.repeat(100),
+      '',
+      '2025-10-06 14:23:15 [Generated] abc123...xyz789',
+      '2025-10-06 16:45:30 [Rotated (replaced)] abc123...xyz789',
+      '2025-10-06 16:45:30 [Rotated (new)] def456...uvw012',
+      '',
+      '='.repeat(100),
+      'CURRENT ACTIVE KEY: def456...uvw012',
+      '',
+    ].join('\n');
+    const [first, second] = ['abc123-first-example-key-xyz789', 'def456-second-example-key-uvw012'];
+    await writeFile(keyFile, `${second}\n`, { mode: 0o600 });
+    await writeFile(`${keyFile}_history`, `2025-10-06 14:23:15 | Generated | ${first}\n2025-10-06 16:45:30 | Rotated (replaced) | ${first}\n`
+      + `2025-10-06 16:45:30 | Rotated (new) | ${second}\n`, { mode: 0o600 });
+    const r = await runCli(['-History'], { cwd: dir });
+    expect(r.code).to.equal(0);
+    expect(r.stderr).to.equal('');
+    expect(r.stdout).to.equal(documented);
+  });
+
+  it('after a hand edit of the key file, CURRENT ACTIVE KEY is still the history\'s, and a note names the file\'s key', async () => {
+    const generated = (await runCli(['generate'], { cwd: dir })).stdout.trim();
+    const hand = 'hand-edited-key-0123456789-abcdef';
+    await writeFile(keyFile, `${hand}\n`);
+    const r = await runCli(['history'], { cwd: dir });
+    expect(r.code).to.equal(0);
+    expect(r.stdout.endsWith(`CURRENT ACTIVE KEY: ${generated.slice(0, 6)}...${generated.slice(-6)}\n`)).to.equal(true);
+    expect(r.stdout.includes(hand.slice(0, 6))).to.equal(false);
+    expect(r.stderr).to.match(/^manage-key: note: \S+ holds a key the history does not name as current \(sha256:[0-9a-f]{12}\)[^\n]*\n$/);
+    expect(r.stderr.includes(hand)).to.equal(false);
   });
 
   it('status tells which keys are valid and until when, and how old the current key is', async () => {

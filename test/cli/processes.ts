@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { SpawnOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHistory } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
+import { tempDir } from '../core/helpers.js';
 
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -86,4 +87,11 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A temporary directory laid out like a server's working directory (with `api/`), where `generate` runs by default. */
+export async function workDir(prefix?: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const made = await tempDir(prefix);
+  await mkdir(join(made.dir, 'api'));
+  return made;
 }

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { directoryDigest, tempDir } from '../core/helpers.js';
-import { requireBuild, runCli } from './processes.js';
+import { directoryDigest } from '../core/helpers.js';
+import { requireBuild, runCli, workDir } from './processes.js';
 
 const NOBODY = 65534;
 
@@ -12,7 +12,7 @@ describe('manage-key on a directory it cannot write', function () {
   let dir: string;
   let cleanup: () => Promise<void>;
   before(requireBuild);
-  beforeEach(async () => ({ dir, cleanup } = await tempDir('manage-key-ro-')));
+  beforeEach(async () => ({ dir, cleanup } = await workDir('manage-key-ro-')));
   afterEach(async () => {
     await chmod(join(dir, 'api'), 0o700).catch(() => undefined);
     await cleanup();
@@ -44,6 +44,7 @@ describe('manage-key on a directory it cannot write', function () {
   });
 
   it('fails with one clear line when a directory on the key file\'s path is a file', async () => {
+    await rmdir(join(dir, 'api'));
     await writeFile(join(dir, 'api'), 'not a directory\n');
     for (const args of [['generate'], ['rotate'], ['show']]) {
       const r = await runCli(args, { cwd: dir });

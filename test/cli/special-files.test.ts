@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../core/helpers.js';
 import { requireBuild, runCli } from './processes.js';
@@ -20,6 +20,8 @@ describe('manage-key and special files (processes)', function () {
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir('manage-key-special-'));
     api = join(dir, 'api');
+    // The directory a server runs in has api/ (generate refuses elsewhere).
+    await mkdir(api);
   });
   afterEach(() => cleanup());
 

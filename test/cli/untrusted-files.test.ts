@@ -23,6 +23,8 @@ describe('manage-key and files it must not trust (processes)', function () {
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir('manage-key-trust-'));
     api = join(dir, 'api');
+    // The directory a server runs in has api/ (generate refuses elsewhere).
+    await mkdir(api);
     await mkdir(join(dir, 'outside'));
   });
   afterEach(() => cleanup());
@@ -31,7 +33,6 @@ describe('manage-key and files it must not trust (processes)', function () {
 
   // Regression: with api/.api_key -> /tmp/victim, rotate overwrote the victim and copied its content into the history.
   it('refuses to rotate through a key file linked out of its directory, and changes nothing', async () => {
-    await mkdir(api);
     await writeFile(join(dir, 'outside', 'victim'), VICTIM);
     await symlink('../outside/victim', join(api, '.api_key'));
     const r = await cli(['rotate']);
@@ -45,7 +46,6 @@ describe('manage-key and files it must not trust (processes)', function () {
   // Regression: generate --force overwrote a passwd-like file through the link.
   it('refuses generate --force through a key file linked out of its directory', async () => {
     const passwd = 'root:x:0:0:root:/root:/bin/bash\n';
-    await mkdir(api);
     await writeFile(join(dir, 'outside', 'passwd'), passwd);
     await symlink('../outside/passwd', join(api, '.api_key'));
     const r = await cli(['generate', '--force']);

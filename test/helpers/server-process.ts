@@ -51,8 +51,14 @@ export interface SpawnOptions {
   args?: string[];
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Start under `ulimit -n N` (through sh), as a host with few descriptors would. */
+  openFiles?: number;
   /** Wait for the `listening` line (default); false returns at once (for processes expected to exit). */
   waitListening?: boolean;
+  /** Node's own flags, before the script (as the image's ENTRYPOINT gives them). */
+  nodeArgs?: string[];
+  /** Run as another user (a root test proving what an unprivileged user meets). */
+  user?: { uid: number; gid: number };
   timeoutMs?: number;
 }
 
@@ -60,7 +66,10 @@ export interface SpawnOptions {
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [name, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[name] = value;
-  const child = spawn(process.execPath, [SERVER_JS, ...(options.args ?? [])], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [process.execPath, ...(options.nodeArgs ?? []), SERVER_JS, ...(options.args ?? [])];
+  // exec: the shell becomes the server, so signals and the exit code are the server's own.
+  if (options.openFiles !== undefined) command.unshift('/bin/sh', '-c', `ulimit -n ${options.openFiles} && exec "$@"`, 'sh');
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...options.user });
   serversStarted++;
   let out = '';
   let err = '';

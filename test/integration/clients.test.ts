@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tempDir } from '../helpers/server-process.js';
@@ -26,6 +26,7 @@ describe('integration: named keys with the real CLI and server', function () {
 
   before(async () => {
     ({ dir, cleanup } = await tempDir());
+    await mkdir(join(dir, 'api'));
     keyFile = join(dir, 'api', '.api_key');
     clientsFile = join(dir, 'api', '.api_clients');
     staticKey = await keyFrom(['generate'], dir);
@@ -159,6 +160,7 @@ describe('integration: the client\'s name to the backend', function () {
   it('forwards X-Api-Client (or the --client-header name) with the authenticated client, never the one a client sent', async () => {
     let dir: string;
     ({ dir, cleanup } = await tempDir());
+    await mkdir(join(dir, 'api'));
     upstream = await startUpstream();
     const staticKey = await keyFrom(['generate'], dir);
     const alice = await keyFrom(['add', 'alice'], dir);

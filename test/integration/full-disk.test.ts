@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { directoryDigest } from '../core/helpers.js';
@@ -41,6 +41,7 @@ describe('a full key directory (the real CLI and server on a 64 KiB tmpfs)', fun
 
   it('fails every write with one clear line and changes nothing; the server keeps its key, and takes the next one once there is room', async () => {
     const api = join(dir, 'api');
+    await mkdir(api, { mode: 0o700 });
     const key = await keyFrom(['generate'], dir);
     const server = await startServer(join(api, '.api_key'));
     try {

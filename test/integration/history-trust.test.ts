@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { appendFile, chmod } from 'node:fs/promises';
+import { appendFile, chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatStamp } from '../../src/core/history.js';
 import { fingerprint } from '../../src/core/key.js';
@@ -29,6 +29,8 @@ describe('integration: what the daemon believes of the history', function () {
   const setUp = async () => {
     let dir: string;
     ({ dir, cleanup } = await tempDir());
+    // The directory a server runs in has api/ (generate refuses elsewhere).
+    await mkdir(join(dir, 'api'), { mode: 0o700 });
     return { dir, keyFile: join(dir, 'api', '.api_key') };
   };
 

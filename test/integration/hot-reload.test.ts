@@ -33,6 +33,7 @@ describe('integration: hot reload through the server process', function () {
     ({ dir, cleanup } = await tempDir());
     keyDir = join(dir, 'api');
     keyFile = join(keyDir, '.api_key');
+    await mkdir(keyDir, { mode: 0o700 });
     const generated = await manageKey(['generate'], dir);
     expect(generated.code, generated.stderr).to.equal(0);
     current = generated.stdout.trim();

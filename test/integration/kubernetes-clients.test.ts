@@ -70,7 +70,7 @@ describe('integration: named keys in a Kubernetes Secret (rotate-secret.sh, ..da
     const dir = await scratch();
     const store = join(dir, 'secret-data');
     const volume = new SecretVolume(join(dir, 'volume'));
-    expect((await rotateSecret([], store)).code, 'create the Secret').to.equal(0);
+    expect((await rotateSecret(['--create'], store)).code, 'create the Secret').to.equal(0);
     expect((await readdir(store)).sort()).to.deep.equal(['.api_key', '.api_key_history']);
     const staticKey = (await readFile(join(store, '.api_key'), 'utf8')).trim();
     registerSecret(staticKey);
@@ -112,7 +112,7 @@ describe('integration: named keys in a Kubernetes Secret (rotate-secret.sh, ..da
     const dir = await scratch();
     const done = await rotateSecret(['add', 'alice'], join(dir, 'none'));
     expect(done.code).to.equal(1);
-    expect(done.stderr).to.match(/No Secret default\/qwen-api-key yet/);
+    expect(done.stderr).to.match(/Secret default\/qwen-api-key does not exist; create it first with rotate-secret\.sh --create/);
     expect(await readdir(dir)).to.deep.equal([]);
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,7 @@ describe('integration: manage-key test against the real server', function () {
   const keyDir = async () => {
     const { dir, cleanup } = await tempDir();
     cleanups.push(cleanup);
+    await mkdir(join(dir, 'api'), { mode: 0o700 });
     return { dir, keyFile: join(dir, 'api', '.api_key') };
   };
 

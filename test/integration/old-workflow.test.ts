@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clientAction } from '../../src/core/client-history.js';
 import { appendHistory } from '../../src/core/history-file.js';
@@ -40,6 +40,7 @@ describe('integration: the old workflow with named keys beside it', function () 
 
   before(async () => {
     ({ dir, cleanup } = await tempDir());
+    await mkdir(join(dir, 'api'));
     keyFile = join(dir, 'api', '.api_key');
     generated = (await ps(['-Generate'])).stdout;
     await ps(['-Add', 'alice']);
@@ -73,9 +74,9 @@ describe('integration: the old workflow with named keys beside it', function () 
     const lines = await historyLines(keyFile);
     expect(activeKeyOf(lines)?.key === second, 'the latest Generated or Rotated (new) is the key in force').to.equal(true);
     const view = (await ps(['-History'])).stdout.split('\n');
-    expect(view.slice(0, 2)).to.deep.equal(['API Key History:', RULE]);
-    expect(view[2]!.endsWith(` [Generated] ${mask(generated.trim())}`)).to.equal(true);
-    expect(view.slice(-3)).to.deep.equal([RULE, `CURRENT ACTIVE KEY: ${mask(second)}`, '']);
+    expect(view.slice(0, 3)).to.deep.equal(['API Key History:', RULE, '']);
+    expect(view[3]!.endsWith(` [Generated] ${mask(generated.trim())}`)).to.equal(true);
+    expect(view.slice(-4)).to.deep.equal(['', RULE, `CURRENT ACTIVE KEY: ${mask(second)}`, '']);
     expect(view.filter((l) => l.endsWith(` [Rotated (new)] ${mask(second)}`))).to.have.length(1);
 
     const status = (await ps(['-Status'])).stdout;

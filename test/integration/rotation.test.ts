@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprint } from '../../src/core/key.js';
 import { tempDir } from '../helpers/server-process.js';
@@ -14,6 +14,7 @@ import {
 /** The key file's setting up: a temp dir whose `api/.api_key` the CLI manages with default paths. */
 async function keyDir(): Promise<{ dir: string; keyFile: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup } = await tempDir();
+  await mkdir(join(dir, 'api'), { mode: 0o700 });
   return { dir, keyFile: join(dir, 'api', '.api_key'), cleanup };
 }
 

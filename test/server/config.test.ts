@@ -23,6 +23,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--grace', '8d'], {})).to.throw(ConfigError, /--grace \/ QWEN_KEY_GRACE: 8d is longer than --max-grace \(7d\)/);
   });
 
+  it('has the documented connection limits and timeouts', () => {
+    expect(load([])).to.deep.include({ maxConnections: 1024, maxConnectionsPerIp: 64, headerTimeoutMs: 10_000, writeTimeoutMs: 60_000 });
+  });
+
+  it('reads the connection limits and timeouts from flags and env; off lifts the per-address cap', () => {
+    expect(load(['--max-connections', '50'], { QWEN_MAX_CONNECTIONS: '60' }).maxConnections).to.equal(50);
+    expect(load([], { QWEN_MAX_CONNECTIONS: '60' }).maxConnections).to.equal(60);
+    expect(load([], { QWEN_MAX_CONNECTIONS_PER_IP: '8' }).maxConnectionsPerIp).to.equal(8);
+    expect(load(['--max-connections-per-ip', 'off']).maxConnectionsPerIp).to.equal(undefined);
+    expect(load([], { QWEN_HEADER_TIMEOUT: '3s' }).headerTimeoutMs).to.equal(3000);
+    expect(load(['--write-timeout', '2m']).writeTimeoutMs).to.equal(120_000);
+  });
+
+  it('rejects connection limits that are not whole numbers from 1, and timeouts of 0', () => {
+    for (const argv of [['--max-connections', '0'], ['--max-connections', '1.5'], ['--max-connections', '-3'], ['--max-connections-per-ip', 'none'],
+      ['--max-connections', '2000000'], ['--header-timeout', '0'], ['--write-timeout', '0'], ['--header-timeout', '10']]) {
+      expect(() => loadConfig(argv, {}), argv.join(' ')).to.throw(ConfigError);
+    }
+    expect(() => loadConfig(['--max-connections-per-ip', 'x'], {})).to.throw(/--max-connections-per-ip \/ QWEN_MAX_CONNECTIONS_PER_IP/);
+  });
+
   it('takes flags over env over defaults', () => {
     expect(load([], { PORT: '9000' }).port).to.equal(9000);
     expect(load(['--port', '9001'], { PORT: '9000' }).port).to.equal(9001);
@@ -64,5 +85,18 @@ describe('loadConfig', () => {
     for (const bad of ['X Consumer', 'X-Api-Key', 'authorization', 'Host', 'X-Forwarded-For', 'x:y']) {
       expect(() => loadConfig(['--client-header', bad], {}), bad).to.throw(ConfigError, /--client-header \/ QWEN_CLIENT_HEADER/);
     }
+  });
+
+  it('serves plain HTTP unless both --tls-cert and --tls-key are set, by flag or env', () => {
+    expect(load([]).tls).to.equal(undefined);
+    expect(load(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']).tls).to.deep.equal({ cert: 'c.pem', key: 'k.pem' });
+    expect(load([], { QWEN_TLS_CERT: 'c.pem', QWEN_TLS_KEY: 'k.pem', QWEN_TLS_CA: 'ca.pem' }).tls).to.deep.equal({ cert: 'c.pem', key: 'k.pem', ca: 'ca.pem' });
+    expect(load(['--tls-cert', 'flag.pem'], { QWEN_TLS_CERT: 'env.pem', QWEN_TLS_KEY: 'k.pem' }).tls?.cert).to.equal('flag.pem');
+  });
+
+  it('refuses one of --tls-cert and --tls-key without the other, and --tls-ca without both', () => {
+    expect(() => loadConfig(['--tls-cert', 'c.pem'], {})).to.throw(ConfigError, /^--tls-cert and --tls-key go together \(only --tls-cert/);
+    expect(() => loadConfig([], { QWEN_TLS_KEY: 'k.pem' })).to.throw(ConfigError, /only --tls-key \/ QWEN_TLS_KEY is set/);
+    expect(() => loadConfig(['--tls-ca', 'ca.pem'], {})).to.throw(ConfigError, /^--tls-ca \/ QWEN_TLS_CA needs --tls-cert and --tls-key/);
   });
 });

@@ -1,14 +1,17 @@
+import type { Socket } from 'node:net';
 import type { RouterContext } from '@koa/router';
 import Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'winston';
 import { createKeyCheck } from './auth.js';
 import type { ServerStatus } from './health.js';
-import { answerError, pathOf } from './http-errors.js';
+import { answerError, pathOf, sendError } from './http-errors.js';
 import type { KeyStore } from '../reload/key-store.js';
 import type { Metrics } from './metrics.js';
 import { SANE_REQUEST_ID, requestIdSource } from '../../proxy/request-id.js';
+import { TARGET_PROBLEM_DETAIL, parseRequestTarget } from '../../proxy/request-target.js';
 import { createRouter, fallback } from './routes.js';
+import { bodyUnread, closeAfterAnswer } from './connection-close.js';
 import type { FailureThrottle } from './throttle.js';
 import { createUpstreamMonitor } from '../../proxy/upstream-monitor.js';
 import type { UpstreamMonitor } from '../../proxy/upstream-monitor.js';
@@ -26,17 +29,21 @@ export interface AppOptions {
   readyRequiresUpstream?: boolean;
   /** Failed-auth throttle per client address; absent means none. */
   throttle?: FailureThrottle;
+  /** Told of each connection that carried a valid key (the connection guard never evicts those). */
+  trustConnection?: (socket: Socket) => void;
   maxKeyAgeMs?: number;
   version?: string;
   clock?: () => number;
 }
 
+/** Socket errors that mean the client reset or closed the connection (Koa reports them as app errors). */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** Builds the Koa app: request id, access log and metrics, JSON errors, the key check, routes, fallback. */
 export function createApp(options: AppOptions): Koa {
   const { metrics, logger } = options;
   const clock = options.clock ?? Date.now;
-  const checkKey = createKeyCheck({ store: options.store, metrics, throttle: options.throttle });
+  const checkKey = createKeyCheck({ store: options.store, metrics, throttle: options.throttle, trustConnection: options.trustConnection });
   const routeOptions = {
     ...options,
     checkKey,
@@ -47,7 +54,11 @@ export function createApp(options: AppOptions): Koa {
   };
   const app = new Koa({ proxy: false });
   app.silent = true;
-  app.on('error', (err: Error) => logger.error('unhandled request error', { error: err.stack ?? String(err) }));
+  app.on('error', (err: NodeJS.ErrnoException, ctx?: Context) => {
+    // A client that resets or goes away mid-answer is its own doing: a short line, no stack.
+    if (CLIENT_GONE.has(err.code ?? '')) return void logger.debug('client connection lost', { code: err.code, requestId: ctx?.state.requestId });
+    logger.error('unhandled request error', { error: err.stack ?? String(err) });
+  });
   app.use(frame(metrics, logger, options.status));
   app.use(createRouter(routeOptions).routes());
   app.use(fallback(routeOptions));
@@ -75,11 +86,13 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
   // While draining, an answer also closes its connection, so a keep-alive client opens a new one
   // (to another replica) instead of sending its next request into a socket about to close. Checked
   // before the answer too, for routes that write theirs straight to the Node response.
+  // HTTP/2 forbids the header (its sessions get GOAWAY instead, from the drain).
   const closeIfDraining = (ctx: Context): void => {
-    if (!status().accepting && !ctx.headerSent) ctx.res.setHeader('Connection', 'close');
+    if (!status().accepting && !ctx.headerSent && ctx.req.httpVersionMajor < 2) ctx.res.setHeader('Connection', 'close');
   };
   const finish = (ctx: Context, start: number): void => {
     closeIfDraining(ctx);
+    if (!ctx.req.complete && bodyUnread(ctx)) closeAfterAnswer(ctx);
     const route = routeLabel(ctx);
     metrics.request(route, ctx.status);
     if (accessLog) {
@@ -97,12 +110,19 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
     else if (accessLog) assignId(ctx, newId());
     closeIfDraining(ctx);
     const start = accessLog ? performance.now() : 0;
-    // An absolute-form target (`GET http://host/path`) that no URL parser accepts is refused before Koa
-    // parses it: Node's legacy parser would throw later and print a deprecation warning for each one.
-    const url = ctx.req.url!;
-    const malformed = url.charCodeAt(0) !== 47 /* '/' */ && !URL.canParse(url);
+    // The one parse of the target: the router, the fallback's /api/v1 check and the forwarder all read it.
+    const target = parseRequestTarget(ctx.req.url!);
+    if (typeof target === 'string') {
+      sendError(ctx, { status: 400, detail: TARGET_PROBLEM_DETAIL[target] });
+      finish(ctx, start);
+      return Promise.resolve();
+    }
+    ctx.state.target = target;
+    (ctx as { newRouterPath?: string }).newRouterPath = target.path;
+    // Absolute-form, reduced: Koa's own view (ctx.path, ctx.query) then agrees, and its legacy URL parser never sees it.
+    if (ctx.req.url!.charCodeAt(0) !== 47 /* '/' */) ctx.req.url = target.path + target.query;
     // koa-compose turns a throw below into a rejected promise, so every failure arrives here.
-    return (malformed ? Promise.reject(new URIError('Malformed URL')) : next()).then(
+    return next().then(
       () => finish(ctx, start),
       (err: unknown) => {
         // Headers may be gone (e.g. a stream failed mid-answer), so the id goes in only while it still can.

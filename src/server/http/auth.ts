@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import type { Context, Middleware } from 'koa';
+import { closeAfterAnswer } from './connection-close.js';
 import { readCredential } from './credentials.js';
 import { sendError } from './http-errors.js';
 import type { KeyStore } from '../reload/key-store.js';
@@ -14,6 +16,8 @@ export interface AuthOptions {
   metrics?: Pick<Metrics, 'authFailure' | 'authenticated'>;
   /** Failed-auth throttle per client address; absent means none. */
   throttle?: FailureThrottle;
+  /** Called with the connection of every request that passes. */
+  trustConnection?: (socket: Socket) => void;
   realm?: string;
 }
 
@@ -27,7 +31,7 @@ export type KeyCheck = (ctx: Context) => boolean;
  * for the access line and the forwarded request, and into the metrics.
  */
 export function createKeyCheck(options: AuthOptions): KeyCheck {
-  const { store, metrics, throttle } = options;
+  const { store, metrics, throttle, trustConnection } = options;
   const realm = options.realm ?? 'qwen-api';
   const unauthorized = { status: 401, detail: INVALID_KEY_DETAIL, headers: { 'WWW-Authenticate': `Bearer realm="${realm}"` } };
   const malformed = {
@@ -37,6 +41,7 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
   };
 
   const refuse = (ctx: Context, answer: typeof unauthorized, reason: 'missing' | 'invalid' | 'malformed'): false => {
+    closeAfterAnswer(ctx); // a client without a key keeps no connection open between attempts
     const wait = throttle ? throttle.fail(ctx.req.socket.remoteAddress ?? '') : 0;
     if (wait > 0) {
       metrics?.authFailure('throttled');
@@ -53,13 +58,14 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
     const apiKey = req.headers['x-api-key'];
     // Node keeps only the first of repeated Authorization headers; look at all of them, but only when used.
     const authorization = (apiKey === undefined || apiKey === '') && req.headers.authorization !== undefined
-      ? req.headersDistinct.authorization : undefined;
+      ? req.headersDistinct?.authorization ?? rawValues(req.rawHeaders, 'authorization') : undefined;
     const credential = readCredential(apiKey, authorization);
     if (!credential.ok) return refuse(ctx, credential.problem === 'malformed' ? malformed : unauthorized, credential.problem);
     const match = store.verify(credential.key);
     if (match === null) return refuse(ctx, unauthorized, 'invalid');
     ctx.state.apiClient = match.client;
     metrics?.authenticated(match);
+    trustConnection?.(req.socket);
     return true;
   };
 }
@@ -70,4 +76,12 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
  */
 export function withKey(check: KeyCheck, handler: Middleware): Middleware {
   return (ctx, next) => (check(ctx) ? handler(ctx, next) : Promise.resolve());
+}
+
+// HTTP/2 requests (Node's compatibility API) have no headersDistinct and keep only the first Authorization
+// in `headers`; their rawHeaders still hold every one.
+function rawValues(raw: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);
+  return values;
 }

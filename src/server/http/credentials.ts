@@ -6,7 +6,9 @@ export type Credential = { ok: true; key: string } | { ok: false; problem: Crede
 
 const MISSING: Credential = Object.freeze({ ok: false, problem: 'missing' });
 const MALFORMED: Credential = Object.freeze({ ok: false, problem: 'malformed' });
-// RFC 6750 allows only token68 after "Bearer"; keys may hold any visible ASCII, so accept exactly that.
+// RFC 6750 2.1: `"Bearer" 1*SP b64token`, so one or more spaces (never a tab) after the scheme. The token
+// is widened to any visible ASCII, which keys may hold. Trailing spaces are the field's own padding,
+// which HTTP strips (Node already has on the wire).
 const BEARER = /^bearer +([\x21-\x7e]+) *$/i;
 
 /**

@@ -4,6 +4,8 @@ import type { KeyStore } from '../reload/key-store.js';
 import type { UpstreamInfo, UpstreamMonitor } from '../../proxy/upstream-monitor.js';
 import type { TrustFinding } from '../../core/file-trust.js';
 import type { ClientsDescription } from '../reload/client-table.js';
+import { certificateJson } from '../tls/cert-summary.js';
+import type { CertificateSummary } from '../tls/cert-reloader.js';
 
 /** The last key reload as health shows it (the reloader's `lastReload` fits). */
 export interface ReloadSummary {
@@ -25,6 +27,8 @@ export interface ServerStatus {
   fileTrust?: readonly TrustFinding[];
   /** The last reload of the clients file that did something. */
   clientsReload?: ReloadSummary;
+  /** The certificate in force, when serving TLS; a new object whenever it changes. */
+  tls?: CertificateSummary;
 }
 
 /** Everything the health answer is made of. */
@@ -67,6 +71,7 @@ export function healthBody(input: HealthInput): Record<string, unknown> {
   if (status.lastReload) body.lastReload = summary(status.lastReload);
   if (status.fileTrust) body.fileTrust = { ok: status.fileTrust.length === 0, writableByOthers: status.fileTrust };
   if (input.clients) body.clients = { ...input.clients, lastReload: status.clientsReload && summary(status.clientsReload) };
+  if (status.tls) body.tls = certificateJson(status.tls, now);
   body.upstream = input.upstream;
   return body;
 }
@@ -79,9 +84,10 @@ function summary(reload: ReloadSummary): Record<string, unknown> {
 }
 
 /** Why the server is not ready, or undefined when it is. */
-export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo): string | undefined {
+export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo, now = Date.now()): string | undefined {
   if (!status.accepting) return 'Shutting down';
   if (!loaded) return 'No valid API key loaded';
+  if (status.tls && status.tls.notAfter.getTime() <= now) return 'TLS certificate expired';
   if (upstream && upstream.configured && upstream.reachable === false) return 'Upstream unreachable';
   return undefined;
 }
@@ -100,7 +106,8 @@ export interface HealthCacheOptions {
 /**
  * The health answer as a JSON string, rebuilt only when something in it may have changed: the second
  * (its times are whole seconds), the key set or the named keys, the previous key's window closing, the last
- * reloads, the upstream state or readiness. Checking that costs a few comparisons per request; building costs far more.
+ * reloads, the upstream state, readiness or the certificate. Checking that costs a few comparisons per request;
+ * building costs far more.
  */
 export function createHealthCache(options: HealthCacheOptions): { body(): string | Promise<string> } {
   const { store, clock } = options;
@@ -112,11 +119,12 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
   let accepting = true;
   let trust: ServerStatus['fileTrust'];
   let clientsReload: ReloadSummary | undefined;
+  let tls: CertificateSummary | undefined;
   const build = (info: UpstreamInfo): string => {
     const now = clock();
     const status = options.status();
     if (now < validUntil && store.version === version && status.lastReload === reload && info === upstreamInfo
-      && status.accepting === accepting && status.fileTrust === trust && status.clientsReload === clientsReload) return text;
+      && status.accepting === accepting && status.fileTrust === trust && status.clientsReload === clientsReload && status.tls === tls) return text;
     text = JSON.stringify(healthBody({ description: store.describe(), now, startedAt: options.startedAt, version: options.version,
       maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info, clients: store.clients.describe(now) }));
     // Good until the next whole second, or the moment the previous key's window closes if that is sooner.
@@ -127,6 +135,7 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
     accepting = status.accepting;
     trust = status.fileTrust;
     clientsReload = status.clientsReload;
+    tls = status.tls;
     return text;
   };
   return {

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Middleware } from 'koa';
 import type { Logger } from 'winston';
+import { closeWithoutReading } from './linger.js';
 
 /** What a failed request is answered with. */
 export interface ErrorAnswer {
@@ -83,9 +84,10 @@ export function clientErrorHandler(logger: Logger): (err: NodeJS.ErrnoException,
     const [status, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'Bad request'];
     logger.debug('unparsable request', { code: err.code, status });
     const body = JSON.stringify({ detail });
-    socket.end(
+    // Closed for good shortly after the answer: ending only our side would leave the descriptor to a
+    // client that never closes its own (a slow-header flood would keep every one it was answered on).
+    closeWithoutReading(socket,
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   };
 }

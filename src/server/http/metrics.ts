@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { DEFAULT_CLIENT } from '../../core/client-name.js';
 import { keyAgeMs } from '../reload/key-age.js';
 import type { KeyMatch, KeyStore } from '../reload/key-store.js';
+import type { ConnectionGuard } from '../connection-limits.js';
 import { registerClientMetrics } from './client-metrics.js';
 
 /** Route labels: the daemon's own routes, everything forwarded, and everything else. Fixed, so cardinality is too. */
@@ -34,6 +35,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** How many of the key files and their directories others than their owner can write. */
   writableByOthers?: () => number;
+  /** The connection guard, once the server exists. */
+  connections?: () => ConnectionGuard | undefined;
 }
 
 /** A fresh registry with the daemon's metrics (never prom-client's global one, so apps do not share counts). */
@@ -117,6 +120,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (writableByOthers) {
     keyGauge('qwen_key_files_writable_by_others', 'Key files, histories and their directories that others than their owner can write', () => writableByOthers());
   }
+  if (options.connections) registerConnectionMetrics(registry, options.connections);
 
   const clients = registerClientMetrics(registry, store, clock);
   return {
@@ -139,4 +143,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
     historyReadFailure: () => historyFailures.inc(),
     clientsReload: (outcome) => clients.reload(outcome),
   };
+}
+
+function registerConnectionMetrics(registry: Registry, guard: () => ConnectionGuard | undefined): void {
+  new Gauge({ name: 'qwen_connections_open', help: 'Client connections open now', registers: [registry], collect() {
+    this.set(guard()?.open ?? 0);
+  } });
+  new Counter({
+    name: 'qwen_connections_refused_total', help: 'New connections closed at once: past --max-connections-per-ip (per_ip), or past --max-connections with none to evict (total)',
+    labelNames: ['limit'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const limit of ['total', 'per_ip'] as const) this.inc({ limit }, guard()?.counts[limit] ?? 0);
+    },
+  });
+  new Counter({
+    name: 'qwen_connections_evicted_total', help: 'Connections that never carried a valid key, closed to make room for a new one at --max-connections',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(guard()?.counts.evicted ?? 0);
+    },
+  });
 }

@@ -8,6 +8,7 @@ import type { HealthCacheOptions } from './health.js';
 import { notReadyReason } from './health.js';
 import { sendError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
+import type { RequestTarget } from '../../proxy/request-target.js';
 
 /** What the routes need from the rest of the server. */
 export interface RouteOptions extends HealthCacheOptions {
@@ -40,7 +41,7 @@ export function createRouter(options: RouteOptions): Router {
     ctx.body = LIVE;
   });
   router.get('/readyz', async (ctx) => {
-    const reason = notReadyReason(store.loaded, status(), options.readyRequiresUpstream ? await upstream.info() : undefined);
+    const reason = notReadyReason(store.loaded, status(), options.readyRequiresUpstream ? await upstream.info() : undefined, options.clock());
     ctx.set('Cache-Control', 'no-store');
     if (reason) return sendError(ctx, { status: 503, detail: reason });
     ctx.type = 'json';
@@ -93,7 +94,8 @@ export function fallback(options: Pick<RouteOptions, 'checkKey' | 'forward'>): M
       if (OPEN_PATHS.has(known) || checkKey(ctx)) methodNotAllowed(ctx);
       return;
     }
-    if (ctx.path.startsWith('/api/v1/') || ctx.path === '/api/v1') {
+    const { path } = ctx.state.target as RequestTarget;
+    if (path.startsWith('/api/v1/') || path === '/api/v1') {
       ctx.state.route = FORWARDED_ROUTE;
       if (!checkKey(ctx)) return;
       if (forward) return forward(ctx, next);

@@ -1,17 +1,13 @@
 import type { Logger } from 'winston';
 import { KeyFileError } from '../../core/errors.js';
-import { parseKey } from '../../core/key.js';
+import { DEVELOPMENT_KEY, parseKey } from '../../core/key.js';
 import { readKeyFile } from '../../core/key-file.js';
 import { generateKeyFile } from '../../core/key-ops.js';
 import type { KeySource } from '../../core/key-set.js';
 import type { Identity } from '../../core/file-trust.js';
 import type { FileReads } from '../../core/regular-file.js';
 
-/**
- * The fixed key used with NODE_ENV=development when no other key exists. It is public by
- * design (it is in the source), so it must never guard anything real.
- */
-export const DEVELOPMENT_KEY = 'qwk_development_only_insecure_key_do_not_use';
+export { DEVELOPMENT_KEY };
 
 /** Where the first key comes from. */
 export interface InitialKeyEnv {
@@ -19,6 +15,19 @@ export interface InitialKeyEnv {
   apiKey?: string;
   /** NODE_ENV=development. */
   development: boolean;
+  /** A command that shows a generated key, as the operator would type it (named in the first-run log line). */
+  showKeyCommand?: string;
+}
+
+/** QWEN_API_KEY is set but holds no valid key: bad configuration, the daemon exits 2. */
+export class InvalidEnvKeyError extends KeyFileError {}
+
+/** A first run could not write its new key into the key file (e.g. a directory it may not create). */
+export class FirstKeyError extends Error {
+  constructor(readonly keyFile: string, options: { cause: unknown }) {
+    super(`cannot generate a first-run key into ${keyFile}: ${(options.cause as Error)?.message ?? String(options.cause)}`, options);
+    this.name = 'FirstKeyError';
+  }
 }
 
 /** The first key found, or why the key file present could not be used. */
@@ -46,7 +55,7 @@ export async function resolveInitialKey(options: {
       return { key: parseKey(env.apiKey), source: 'env' };
     } catch (err) {
       const reason = err instanceof KeyFileError ? err.code : 'KEY_INVALID_CHARS';
-      throw new KeyFileError(reason, `QWEN_API_KEY is not a valid key (${reason})`, { cause: err });
+      throw new InvalidEnvKeyError(reason, `QWEN_API_KEY is not a valid key: ${(err as Error).message.replace(/^key (file )?/, 'it ')} (${reason})`, { cause: err });
     }
   }
   if (env.development) {
@@ -60,15 +69,15 @@ export async function resolveInitialKey(options: {
     const key = await generateKeyFile({
       keyFile,
       clock: () => new Date(options.clock()),
-      onNote: (note) => logger.warn(note, { keyFile }),
+      onNote: (note) => logger.warn('first-run key file written in place', { keyFile, note }),
       identity: options.identity,
     });
-    logger.info('generated a new API key into the key file; run "scripts/manage-key show" (or "npm run manage-key -- show") to see it', { keyFile });
+    logger.info(`generated a new API key into the key file; see it with: ${env.showKeyCommand ?? 'manage-key show'}`, { keyFile });
     return { key, source: 'generated' };
   } catch (err) {
     // Another process created the file between our read and the generation: use theirs.
     if (err instanceof KeyFileError && err.code === 'KEY_EXISTS') return readFileKey(keyFile, reads);
-    throw err;
+    throw new FirstKeyError(keyFile, { cause: err });
   }
 }
 

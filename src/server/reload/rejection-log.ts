@@ -37,8 +37,8 @@ export class RejectionLog {
     const { reason, trigger, held } = rejection;
     const level = rejection.quiet || this.#reported === reason ? 'debug' : 'error';
     if (level === 'error') this.#reported = reason;
-    const message = held ? 'key file rejected; keeping the last good key' : 'key file rejected; not ready until it holds a valid key';
-    this.#logger.log(level, message, { reason, trigger, keyFile: this.#keyFile, fingerprint: held && fingerprint(held.key) });
+    this.#logger.log(level, held ? 'key file rejected; keeping the last good key' : 'key file rejected; not ready until it holds a valid key',
+      { reason, trigger, keyFile: this.#keyFile, fingerprint: held && fingerprint(held.key) });
   }
 
   /** A good read ends the streak. */

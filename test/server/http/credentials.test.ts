@@ -20,6 +20,21 @@ describe('readCredential', () => {
     }
   });
 
+  it('accepts RFC 6750\'s form: "Bearer", one or more spaces (1*SP), the token; blanks after it are the field\'s padding', () => {
+    // RFC 6750 2.1: credentials = "Bearer" 1*SP b64token. HTTP strips a field's surrounding whitespace
+    // (Node already does on the wire); a direct caller's trailing spaces are read the same way.
+    for (const header of ['Bearer  tok', 'Bearer     tok', 'Bearer tok ', 'bEaReR  tok  ']) {
+      const c = readCredential(undefined, header);
+      expect(c.ok && c.key === 'tok', JSON.stringify(header)).to.equal(true);
+    }
+  });
+
+  it('refuses what RFC 6750 does not allow between scheme and token: a tab, or nothing', () => {
+    for (const header of ['Bearer\ttok', 'Bearer \ttok', 'Bearer\u00a0tok', 'Bearertok', 'Bearer tok\tmore']) {
+      expect(readCredential(undefined, header), JSON.stringify(header)).to.deep.equal({ ok: false, problem: 'malformed' });
+    }
+  });
+
   it('passes a repeated X-API-Key on joined, so it can never equal a key', () => {
     const c = readCredential(['abc', 'abc'], undefined);
     expect(c.ok && c.key === 'abc, abc').to.equal(true);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
 import { generateKey } from '../../../src/core/key.js';
 import { keyFileWith, registerSecret, spawnServer, statusOf, tempDir } from '../../helpers/server-process.js';
 
@@ -63,10 +64,32 @@ describe('server process: configuration', () => {
     });
   }
 
-  it('prints usage for --help and exits 0', async () => {
-    const server = await spawnServer({ args: ['--help'], waitListening: false });
+  for (const [args, says] of [
+    [['--port', '-1'], 'qwen-key-daemon: invalid --port / PORT: "-1" is not a port number (0-65535)\n'],
+    [['--grace', '-5m'], 'qwen-key-daemon: invalid --grace / QWEN_KEY_GRACE: duration "-5m" cannot be negative (use e.g. 0, 30s, 10m, 24h, 90d)\n'],
+    [['--upstream', '--port', '0'], 'qwen-key-daemon: --upstream needs a value (see --help)\n'],
+  ] as const) {
+    it(`says what is wrong with ${args.join(' ')} (exit 2), not Node's hint`, async () => {
+      const server = await spawnServer({ args: [...args], waitListening: false });
+      expect((await server.exited).code).to.equal(2);
+      expect(server.stderr()).to.equal(says);
+    });
+  }
+
+  for (const flag of ['--help', '-h']) {
+    it(`prints usage for ${flag} and exits 0`, async () => {
+      const server = await spawnServer({ args: [flag], waitListening: false });
+      expect((await server.exited).code).to.equal(0);
+      expect(server.stdout()).to.include('--key-file');
+      expect(server.stdout()).to.include('QWEN_UPSTREAM_URL');
+      expect(server.stdout()).to.include('Exit status');
+    });
+  }
+
+  it('prints its version for --version and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const server = await spawnServer({ args: ['--version'], waitListening: false });
     expect((await server.exited).code).to.equal(0);
-    expect(server.stdout()).to.include('--key-file');
-    expect(server.stdout()).to.include('QWEN_UPSTREAM_URL');
+    expect(server.stdout()).to.equal(`qwen-key-daemon ${version}\n`);
   });
 });

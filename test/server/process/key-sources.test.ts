@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprint, generateKey } from '../../../src/core/key.js';
@@ -20,9 +21,27 @@ describe('server process: key sources at start', () => {
       const history = await readFile(`${keyFile}_history`, 'utf8');
       expect(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \| Generated \| /.test(history)).to.equal(true);
       expect(history.includes(key)).to.equal(true);
-      expect(server.lines().some((l) => String(l.message).includes('run "scripts/manage-key show"'))).to.equal(true);
+      expect(server.lines().some((l) => String(l.message).endsWith(`scripts/manage-key show --key-file ${keyFile}`))).to.equal(true);
       expect((server.stdout() + server.stderr()).includes(key)).to.equal(false);
       expect(await statusOf(`${server.url}/api/v1/health`, key)).to.equal(200);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  });
+
+  it('first run outside the checkout: the line names a manage-key command that works as printed from there', async () => {
+    const { dir, cleanup } = await tempDir();
+    const server = await spawnServer({ args: ['--port', '0'], cwd: dir });
+    try {
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      registerSecret(key);
+      const line = server.lines().find((l) => String(l.message).startsWith('generated a new API key into the key file; see it with: '));
+      const command = String(line?.message).slice('generated a new API key into the key file; see it with: '.length);
+      expect(command.startsWith('scripts/'), 'a relative scripts/ path that does not exist there').to.equal(false);
+      const shown = spawnSync('sh', ['-c', command], { cwd: dir, encoding: 'utf8' });
+      expect(shown.status).to.equal(0);
+      expect(shown.stdout === `${key}\n`, 'the command prints the generated key').to.equal(true);
     } finally {
       await server.stop();
       await cleanup();

@@ -194,4 +194,15 @@ describe('hot reload: every way the clients file changes', function () {
     await writeClientsFile(clientsFile, [next.record]);
     await pickedUp('directory removed + re-created', next.key, 'b', t);
   });
+
+  it('a clients file kept in another directory, seen by the same watch', async () => {
+    await hot.close();
+    const elsewhere = join(dir, 'other', 'clients', '.api_clients');
+    await mkdir(join(dir, 'other', 'clients'), { recursive: true });
+    hot = await startClientsHotReload(keyFile, { clientsFile: elsewhere });
+    const next = fresh('far');
+    const t = performance.now();
+    await writeClientsFile(elsewhere, [next.record]);
+    await pickedUp('clients file in another directory', next.key, 'far', t);
+  });
 });

@@ -103,12 +103,14 @@ export interface ClientsHotReload {
 }
 
 /** Starts store, both reloaders and the watch on `keyFile` with the clients file beside it; the backstop is off unless asked for. */
-export async function startClientsHotReload(keyFile: string, options: { graceMs?: number; backstopMs?: number; mode?: WatchMode } = {}): Promise<ClientsHotReload> {
+export async function startClientsHotReload(keyFile: string, options: {
+  graceMs?: number; backstopMs?: number; mode?: WatchMode; clientsFile?: string;
+} = {}): Promise<ClientsHotReload> {
   const log = captureLogger();
   const store = new KeyStore();
   const events: ReloadEvent[] = [];
   const reloader = new KeyReloader({ keyFile, store, graceMs: options.graceMs ?? 0, logger: log.logger });
-  const clientsFile = clientsPathFor(keyFile);
+  const clientsFile = options.clientsFile ?? clientsPathFor(keyFile);
   const clients = new ClientsReloader({
     clientsFile, store, graceMs: options.graceMs ?? 0, maxGraceMs: 7 * 86_400_000, logger: log.logger, onReload: (e) => events.push(e),
   });
