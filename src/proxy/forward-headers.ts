@@ -59,7 +59,7 @@ const STRIPPED_UPSTREAM = new Set([...CREDENTIALS, ...REPLACED]);
  */
 export function upstreamRequestHeaders(info: ClientRequestInfo): Record<string, string | string[]> {
   const header = info.apiClient?.header;
-  const out = withoutHopByHop(info.headers, header === undefined ? STRIPPED_UPSTREAM : new Set([...STRIPPED_UPSTREAM, header]));
+  const out = withoutHopByHop(info.headers, info.apiClient ? new Set([...STRIPPED_UPSTREAM, info.apiClient.header]) : STRIPPED_UPSTREAM);
   out['host'] = info.upstreamHost;
   const prior = info.headers['x-forwarded-for'];
   const chain = [Array.isArray(prior) ? prior.join(', ') : prior, info.remoteAddress].filter(Boolean);
@@ -82,4 +82,13 @@ export function clientResponseHeaders(headers: HeaderMap): Record<string, string
     if (Array.isArray(value)) out[name] = value[0] ?? '';
   }
   return out;
+}
+
+/**
+ * Whether the forwarder itself sets, strips or relies on a header (hop-by-hop fields, the credentials, the
+ * headers it replaces, X-Forwarded-For, the single-valued ones): naming the client in one would break it.
+ */
+export function forwarderOwns(name: string): boolean {
+  const lower = name.toLowerCase();
+  return HOP_BY_HOP.has(lower) || STRIPPED_UPSTREAM.has(lower) || SINGLE_VALUE.has(lower) || lower === 'x-forwarded-for';
 }

@@ -1,4 +1,5 @@
 import { formatDuration, parseDuration } from '../core/duration.js';
+import { forwarderOwns } from '../proxy/forward-headers.js';
 import type { TlsFiles } from './tls/cert-files.js';
 
 /** A TCP port, 0-65535 (0: any free port). */
@@ -82,16 +83,9 @@ export function atMost(ms: number, limit: number, name: string): number {
   return ms;
 }
 
-// Headers the forwarder sets, strips or relies on itself: naming the client in one of them would break it.
-const RESERVED_HEADERS = new Set([
-  'host', 'x-api-key', 'authorization', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'expect',
-  'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate',
-  'proxy-authorization', 'te', 'trailer', 'upgrade', 'http2-settings', 'cookie',
-]);
-
-/** An HTTP header name (RFC 9110 token) that the forwarder does not already own. */
+/** An HTTP header name (RFC 9110 token) for the client's name upstream: not one the forwarder owns, nor Cookie. */
 export function parseHeaderName(value: string): string {
   if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) throw new RangeError(`"${value}" is not a header name`);
-  if (RESERVED_HEADERS.has(value.toLowerCase())) throw new RangeError(`"${value}" is a header the server sets or strips itself`);
+  if (forwarderOwns(value) || value.toLowerCase() === 'cookie') throw new RangeError(`"${value}" is a header the server sets or strips itself`);
   return value;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_CLIENT_HEADER, clientResponseHeaders, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
+import { DEFAULT_CLIENT_HEADER, clientResponseHeaders, forwarderOwns, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
 import { resolveRequestId } from '../../src/proxy/request-id.js';
 import { BodyTooLargeError, declaredLengthExceeds } from '../../src/proxy/body-limit.js';
 import { classifyUpstreamError } from '../../src/proxy/upstream-error.js';
@@ -53,9 +53,35 @@ describe('forward-headers', () => {
     assert.equal(DEFAULT_CLIENT_HEADER, 'x-api-client');
   });
 
+  it('strips every hop-by-hop field, credential and replaced header by name, in any case', () => {
+    const names = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'Proxy-Authenticate', 'Proxy-Authorization', 'TE', 'Trailer',
+      'Transfer-Encoding', 'Upgrade', 'HTTP2-Settings', 'X-API-Key', 'Authorization', 'Host', 'Expect', 'X-Request-Id',
+      'X-Forwarded-Proto', 'X-Forwarded-Host'];
+    const out = upstreamRequestHeaders({ ...base, headers: Object.fromEntries(names.map((n) => [n, 'client'])), host: '' });
+    assert.deepEqual(out, { host: 'backend:7860', 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-request-id': 'r1' });
+  });
+
+  it('joins repeated Connection and X-Forwarded-For values, and sends no X-Forwarded-For without any address', () => {
+    const kept = withoutHopByHop({ connection: ['close', 'X-A, x-b'], 'x-a': '1', 'x-b': '2', 'x-c': '3' });
+    assert.deepEqual(kept, { 'x-c': '3' });
+    const out = upstreamRequestHeaders({ ...base, remoteAddress: undefined, headers: { 'x-forwarded-for': ['10.0.0.1', '10.0.0.2'] as unknown as string } });
+    assert.equal(out['x-forwarded-for'], '10.0.0.1, 10.0.0.2');
+    assert.equal('x-forwarded-for' in upstreamRequestHeaders({ ...base, remoteAddress: undefined, headers: {} }), false);
+  });
+
+  it('knows the headers it owns, which a client name may not take', () => {
+    for (const name of ['Connection', 'TE', 'X-API-Key', 'authorization', 'Host', 'X-Request-Id', 'X-Forwarded-For', 'Content-Length', 'content-type']) {
+      assert.equal(forwarderOwns(name), true, name);
+    }
+    for (const name of ['X-Api-Client', 'X-Consumer', 'Accept']) assert.equal(forwarderOwns(name), false, name);
+  });
+
   it('keeps multi-valued response headers and takes the first of a duplicated Content-Type', () => {
-    const out = clientResponseHeaders({ 'set-cookie': ['a=1', 'b=2'], 'content-type': ['image/png', 'text/plain'], connection: 'keep-alive' });
-    assert.deepEqual(out, { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'image/png' });
+    const out = clientResponseHeaders({
+      'set-cookie': ['a=1', 'b=2'], 'content-type': ['image/png', 'text/plain'], 'content-length': ['5', '7'], connection: 'keep-alive',
+    });
+    assert.deepEqual(out, { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'image/png', 'content-length': '5' });
+    assert.equal(clientResponseHeaders({ 'content-type': [] })['content-type'], '');
   });
 });
 

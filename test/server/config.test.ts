@@ -82,7 +82,7 @@ describe('loadConfig', () => {
   it('names the client to the upstream in X-Api-Client unless --client-header / QWEN_CLIENT_HEADER say otherwise', () => {
     expect(load([]).clientHeader).to.equal('X-Api-Client');
     expect(load([], { QWEN_CLIENT_HEADER: 'X-Consumer' }).clientHeader).to.equal('X-Consumer');
-    for (const bad of ['X Consumer', 'X-Api-Key', 'authorization', 'Host', 'X-Forwarded-For', 'x:y']) {
+    for (const bad of ['X Consumer', 'X-Api-Key', 'authorization', 'Host', 'X-Forwarded-For', 'Cookie', 'Content-Type', 'x:y']) {
       expect(() => loadConfig(['--client-header', bad], {}), bad).to.throw(ConfigError, /--client-header \/ QWEN_CLIENT_HEADER/);
     }
   });

@@ -101,7 +101,7 @@ export class ClientsReloader {
   }
 
   #reject(trigger: string, err: unknown): ReloadEvent {
-    const reason = err instanceof KeyFileError ? err.code.replace(/^KEY_/, 'CLIENTS_') : isErrnoCode(err) ? err.code! : 'CLIENTS_UNREADABLE';
+    const reason = err instanceof KeyFileError ? err.code.replace('KEY_', 'CLIENTS_') : isErrnoCode(err) ? err.code! : 'CLIENTS_UNREADABLE';
     // Content may be half written (an in-place rewrite of a large file): look once more before calling it an error.
     const quiet = this.#reported === reason || this.#later(trigger);
     if (!quiet) this.#reported = reason;

@@ -119,7 +119,7 @@ export class KeyStore {
       if (isPrevious && entry.previousDigest && this.#clock() < entry.previousUntil) return STATIC_PREVIOUS;
     }
     const named = this.#clients.keys.get(digest);
-    if (named === undefined || (named.until !== Infinity && this.#clock() >= named.until)) return null;
+    if (named === undefined || this.#clock() >= named.until) return null;
     return named;
   }
 

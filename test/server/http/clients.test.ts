@@ -126,6 +126,13 @@ describe('metrics: per-client series', () => {
     expect(await sample(metrics, 'other')).to.equal(52);
   });
 
+  it('shows no other series while every client has its own', async () => {
+    const metrics = createMetrics({ store: new KeyStore(), processMetrics: false });
+    metrics.authenticated({ client: 'alice', key: 'current' });
+    expect(await sample(metrics, 'alice')).to.equal(1);
+    expect(await sample(metrics, 'other')).to.equal(undefined);
+  });
+
   it('counts clients file reloads by result, unchanged re-reads not at all', async () => {
     const metrics = createMetrics({ store: new KeyStore(), processMetrics: false });
     metrics.clientsReload('loaded');

@@ -35,6 +35,8 @@ describe('client table', () => {
     expect(table.keys.get(d('old'))?.until).to.equal(T + 7 * DAY);
     expect(table.windowsCut).to.equal(1);
     expect(new ClientTable([record('b')], rules).windowsCut).to.equal(0);
+    const exact = record('a', { previous: { sha256: d('old'), rotated: new Date(T), until: new Date(T + 7 * DAY) } });
+    expect(new ClientTable([exact], rules).windowsCut, 'a window of exactly --max-grace').to.equal(0);
   });
 
   it('ends a previous key no later than its client\'s expiry', () => {

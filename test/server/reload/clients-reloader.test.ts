@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeClientsFile } from '../../../src/core/clients-file.js';
 import { formatClients } from '../../../src/core/clients-format.js';
 import type { ClientRecord } from '../../../src/core/clients-format.js';
 import { digestOf } from '../../../src/core/key.js';
+import { FileReads } from '../../../src/core/regular-file.js';
 import { ClientsReloader } from '../../../src/server/reload/clients-reloader.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
@@ -51,10 +52,42 @@ describe('clients reloader', () => {
     expect(log.text()).to.not.include(digestOf('k-alice').slice(12));
   });
 
-  it('reads a missing file as no named keys, quietly', async () => {
-    expect((await reloader.reload('initialise')).outcome).to.equal('unchanged');
-    expect(store.clients.size).to.equal(0);
-    expect(log.lines.filter((l) => l.level !== 'debug')).to.deep.equal([]);
+  it('reads a missing file as no named keys, quietly, changing nothing in the store', async () => {
+    const version = store.version;
+    const event = await reloader.reload('initialise');
+    expect(event).to.deep.equal({ outcome: 'unchanged', trigger: 'initialise', at: new Date(NOW) });
+    expect(store.version).to.equal(version);
+    expect(log.lines).to.deep.equal([]);
+  });
+
+  it('says nothing more than the load when a good file is read again', async () => {
+    await writeClientsFile(file, [record('alice')]);
+    await reloader.reload('initialise');
+    await reloader.reload('backstop');
+    expect(log.lines.map((l) => l.message)).to.deep.equal(['clients loaded']);
+    expect(log.lines[0]!.ms).to.be.within(0, 60_000);
+  });
+
+  it('reads through the FileReads it is given', async () => {
+    let opened = 0;
+    const counting = (async (...args: Parameters<typeof open>) => {
+      opened++;
+      return open(...args);
+    }) as typeof open;
+    await writeClientsFile(file, [record('alice')]);
+    const own = new ClientsReloader({ clientsFile: file, store, graceMs: 0, maxGraceMs: 0, logger: log.logger, reads: new FileReads({ openFile: counting }) });
+    await own.reload('initialise');
+    expect(opened).to.equal(1);
+  });
+
+  it('cancels its pending re-check when closed', async () => {
+    await writeClientsFile(file, [record('alice')]);
+    await reloader.reload('initialise');
+    await rm(file);
+    await reloader.reload('unlink:.api_clients');
+    reloader.close();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(accepted('alice')).to.equal(true);
   });
 
   it('swaps nothing when the bytes did not change', async () => {
@@ -75,8 +108,23 @@ describe('clients reloader', () => {
     await waitFor(() => errors().length === 1, 'the error after the re-check');
     expect(errors()[0]).to.include({ message: 'clients file rejected; keeping the last good set', reason: 'CLIENTS_INVALID', trigger: 'retry', clients: 1 });
     expect(accepted('alice')).to.equal(true);
+    const seen = events.length;
     await reloader.reload('backstop');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(events.length, 'no re-check scheduled for a reason already reported').to.equal(seen + 1);
     expect(errors(), 'once per streak').to.have.length(1);
+  });
+
+  it('reports the same fault again once a good file came between', async () => {
+    await writeClientsFile(file, [record('alice')]);
+    await reloader.reload('initialise');
+    await writeFile(file, 'not json');
+    await reloader.reload('retry');
+    await writeClientsFile(file, [record('bob')]);
+    await reloader.reload('change');
+    await writeFile(file, 'still not json');
+    await reloader.reload('retry');
+    expect(errors().map((l) => l.reason)).to.deep.equal(['CLIENTS_INVALID', 'CLIENTS_INVALID']);
   });
 
   it('says when the file is good again, and loads a changed good file', async () => {
@@ -101,6 +149,7 @@ describe('clients reloader', () => {
     expect(accepted('alice'), 'kept until the re-check').to.equal(true);
     await waitFor(() => !accepted('alice'), 'named keys gone after the re-check');
     expect(log.lines.find((l) => l.message === 'clients file missing; no named keys')).to.include({ level: 'info', trigger: 'retry' });
+    expect(events.at(-1)).to.include({ outcome: 'loaded', trigger: 'retry' });
     expect(errors()).to.deep.equal([]);
   });
 

@@ -66,6 +66,46 @@ describe('KeyStore', () => {
     expect(store.describe()?.fingerprint).to.equal(expected);
   });
 
+  it('refuses any other key while the previous one is inside its window', () => {
+    const store = new KeyStore();
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(Date.now() + 60_000) } });
+    expect(store.verify(KEY.replace('A', 'B'))).to.equal(null);
+  });
+
+  it('keeps no previous key that is the current key itself', () => {
+    const store = new KeyStore();
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: KEY, until: new Date(Date.now() + 60_000) } });
+    expect(store.describe()?.previous).to.equal(undefined);
+    expect(store.previousUntil).to.equal(undefined);
+  });
+
+  it('tells when the previous key\'s window ends, only while it is open', () => {
+    let now = 1_000_000;
+    const store = new KeyStore({ clock: () => now });
+    expect(store.previousUntil).to.equal(undefined);
+    store.swap({ current: { key: KEY, source: 'file' } });
+    expect(store.previousUntil).to.equal(undefined);
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(now + 1000) } });
+    now += 999;
+    expect(store.previousUntil).to.equal(1_001_000);
+    now += 1;
+    expect(store.previousUntil).to.equal(undefined);
+  });
+
+  it('moves its version forward on every change, and ends a window before any key without failing', () => {
+    const store = new KeyStore();
+    store.endPrevious();
+    const versions = [store.version];
+    store.swap({ current: { key: KEY, source: 'file' } });
+    versions.push(store.version);
+    store.endPrevious();
+    versions.push(store.version);
+    store.swapClients(ClientTable.EMPTY);
+    versions.push(store.version);
+    expect(versions.every((v, i) => i === 0 || v > versions[i - 1]!)).to.equal(true);
+    expect(store.describe()!.previous, 'no previous key described when there is none').to.equal(undefined);
+  });
+
   describe('named keys', () => {
     const ALICE = 'qwk_alice_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
     const ALICE_OLD = 'qwk_alice_old_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';
