@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { createApp } from '../../src/server/http/app.js';
 import type { AppOptions } from '../../src/server/http/app.js';
 import type { ServerStatus } from '../../src/server/http/health.js';
 import { clientErrorHandler } from '../../src/server/http/http-errors.js';
 import { KeyStore } from '../../src/server/reload/key-store.js';
 import { createLogger } from '../../src/server/logger.js';
+import { captureStream } from './log-capture.js';
 import { createMetrics } from '../../src/server/http/metrics.js';
 
 /** A test key: long, random-looking, never printed. */
@@ -26,12 +26,10 @@ export interface TestApp {
 
 /** Starts the real app in-process on port 0 with KEY loaded (unless `noKey`); close it in `finally`. */
 export async function startApp(overrides: Partial<AppOptions> & { noKey?: boolean; level?: string } = {}): Promise<TestApp> {
+  // The server's own logger and format, into the capture the key-leak guard reads.
   const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-      callback();
-    },
+  const stream = captureStream((text) => {
+    for (const line of text.split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
   const logger = createLogger({ level: overrides.level ?? 'http', json: true, stream });
   const store = overrides.store ?? new KeyStore();

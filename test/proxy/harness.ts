@@ -5,10 +5,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
 import Koa from 'koa';
-import winston from 'winston';
 import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/proxy/forwarder.js';
+import { captureLogger, collect } from '../helpers/log-capture.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/upstream.ts', import.meta.url));
 
@@ -17,7 +16,8 @@ export interface Upstream { url: URL; child: ChildProcess; stop(): Promise<void>
 
 /** Starts test/fixtures/upstream.ts and resolves once it printed its port (10 s deadline). */
 export async function startUpstream(): Promise<Upstream> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => { collect(text); process.stderr.write(text); });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await once(child, 'exit'); }
   };
@@ -44,10 +44,8 @@ export interface Proxy { url: string; forwarder: Forwarder; server: Server; logs
 
 /** Mounts the forwarder (after an optional middleware standing in for the app's auth/request id) and listens. */
 export async function startProxy(options: Partial<ForwarderOptions> & { upstream: URL }, before?: Koa.Middleware): Promise<Proxy> {
-  const logs: string[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (line: Buffer) => logs.push(line.toString()));
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+  const log = captureLogger('debug');
+  const { logger } = log;
   const forwarder = createForwarder({ timeoutMs: 10_000, maxBodyBytes: 64 * 1024 * 1024, logger, ...options });
   const app = new Koa();
   app.silent = true;
@@ -62,7 +60,7 @@ export async function startProxy(options: Partial<ForwarderOptions> & { upstream
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await forwarder.destroy();
   };
-  return { url: `http://127.0.0.1:${port}`, forwarder, server, logs, close };
+  return { url: `http://127.0.0.1:${port}`, forwarder, server, get logs() { return log.text().split('\n').filter(Boolean); }, close };
 }
 
 /** Polls `check` every 20 ms until it returns a value other than undefined, failing after `ms`. */

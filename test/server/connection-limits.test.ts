@@ -2,20 +2,18 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { guardConnections } from '../../src/server/connection-limits.js';
 import type { ConnectionGuard, ConnectionLimits } from '../../src/server/connection-limits.js';
-import { createLogger } from '../../src/server/logger.js';
+import { captureLogger } from '../helpers/log-capture.js';
 import { closedBy, openSocket } from '../helpers/raw-http.js';
 
 /** A bare net.Server (no HTTP at all) under the guard, the log lines it wrote, and a fake clock. */
 async function guarded(limits: ConnectionLimits) {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _e, callback) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); callback(); } });
+  const log = captureLogger('info');
   const clock = { now: 0 };
   const server: Server = createServer(() => {});
   const accepted: Socket[] = [];
-  const guard: ConnectionGuard = guardConnections(server, { ...limits, logger: createLogger({ level: 'info', json: true, stream }), clock: () => clock.now });
+  const guard: ConnectionGuard = guardConnections(server, { ...limits, logger: log.logger, clock: () => clock.now });
   server.on('connection', (socket: Socket) => accepted.push(socket));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -32,7 +30,7 @@ async function guarded(limits: ConnectionLimits) {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   };
-  return { guard, lines, clock, connect, close, serverEnd };
+  return { guard, get lines() { return log.lines; }, clock, connect, close, serverEnd };
 }
 
 /** Resolves once the guard has seen `n` connections open. */

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseWorkers } from '../../src/server/workers.js';
+import { collect } from '../helpers/log-capture.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixture-cluster.ts');
 
@@ -18,9 +19,11 @@ class Cluster {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   constructor(...args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stderr!.setEncoding('utf8').on('data', (text: string) => { collect(text); process.stderr.write(text); });
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      collect(line + '\n');
       try { this.lines.push(JSON.parse(line) as LogLine); } catch { /* not a log line */ }
     });
   }

@@ -8,6 +8,7 @@ import { writeKeyFile } from '../../../src/core/key-file.js';
 import { rotateKeyFile } from '../../../src/core/key-ops.js';
 import { Latencies, pause, startHotReload, tempDir, waitFor } from './helpers.js';
 import type { HotReload } from './helpers.js';
+import { registerSecret } from '../../helpers/log-capture.js';
 
 // Every way a key file really changes, against the real file system and the real watcher.
 // The backstop is off, so each pickup is the watch's doing.
@@ -22,6 +23,7 @@ describe('hot reload: every way the key file changes', function () {
   const newKey = () => {
     const key = generateKey();
     keys.push(key);
+    registerSecret(key);
     return key;
   };
   const isCurrent = (key: string) => hot.store.verify(key) === 'current';
@@ -40,15 +42,15 @@ describe('hot reload: every way the key file changes', function () {
     await mkdir(join(dir, 'api'));
     await writeKeyFile(keyFile, newKey());
     hot = await startHotReload(keyFile);
-    expect(isCurrent(keys.at(-1)!)).to.equal(true);
   });
 
+  // A key never reaches a log line, whatever happened: the key-leak guard reads every line hot.log wrote.
   afterEach(async function () {
-    await hot.close();
-    // A key never reaches a log line, whatever happened.
-    const text = hot.log.text();
-    expect(keys.filter((k) => text.includes(k)).length, 'keys found in log output').to.equal(0);
-    await cleanup();
+    try {
+      await hot?.close();
+    } finally {
+      await cleanup();
+    }
   });
 
   after(() => latencies.report('hot reload cases'));
