@@ -24,8 +24,8 @@ export class KeyFileError extends Error {
   }
 }
 
-/** True when `err` is a Node system error with one of the given codes. */
+/** True when `err` is a Node system error with one of the given codes (with none given: with any code). */
 export function isErrnoCode(err: unknown, ...codes: string[]): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string'
-    && codes.includes((err as NodeJS.ErrnoException).code!);
+    && (codes.length === 0 || codes.includes((err as NodeJS.ErrnoException).code!));
 }
