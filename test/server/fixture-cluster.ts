@@ -1,5 +1,6 @@
 // A stand-in for the daemon's entry point: the real primary logic, with a tiny node:http server as the worker.
-// argv: WORKERS [fail]. Workers answer with their pid; /slow answers after 300 ms; `fail` workers exit at once.
+// argv: WORKERS [fail]. Workers answer with their pid; /slow logs 'slow request' and answers after 300 ms;
+// `fail` workers exit at once.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import winston from 'winston';
@@ -15,6 +16,7 @@ if (isClusterPrimary(workers)) {
 } else {
   const server = createServer((req, res) => {
     const delay = req.url === '/slow' ? 300 : 0;
+    if (delay > 0) logger.info('slow request', { pid: process.pid });
     setTimeout(() => res.end(String(process.pid)), delay);
   });
   server.listen(0, '127.0.0.1', () => {
