@@ -3,15 +3,18 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatAge, formatKeyStatus, readKeyStatus } from '../../src/cli/key-status.js';
 import { formatDuration } from '../../src/core/duration.js';
-import { formatEntry, formatStamp } from '../../src/core/history.js';
-import { fingerprint } from '../../src/core/key.js';
+import { formatStamp } from '../../src/core/history.js';
 import { tempDir } from '../core/helpers.js';
 
 const K1 = 'qwk_first-key-0000000000000000000000000000000';
 const K2 = 'qwk_second-key-111111111111111111111111111111';
 const T = new Date(2024, 5, 1, 12, 0, 0);
 const at = (s: number) => new Date(T.getTime() + s * 1000);
-const line = (s: number, action: string, key: string) => formatEntry({ time: at(s), action, key });
+/** A history line written out here (T is 2024-06-01 12:00:00 local time), not by the code under test. */
+const line = (s: number, action: string, key: string) => `2024-06-01 12:${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')} | ${action} | ${key}`;
+// sha256: + the first 12 hex digits of each key's SHA-256 (sha256sum), written out.
+const K1_FINGERPRINT = 'sha256:353c23c9928d';
+const K2_FINGERPRINT = 'sha256:249a6be7eec0';
 
 describe('key-status', () => {
   let dir: string;
@@ -84,8 +87,8 @@ describe('key-status', () => {
     await files(K2, rotation);
     const s = await readKeyStatus({ keyFile, now: at(130), defaultGraceMs: 60_000 });
     const text = formatKeyStatus(s, formatStamp, formatDuration);
-    expect(text).to.include(`Current key:  ${fingerprint(K2)}, valid now; in force since ${formatStamp(at(100))} (30s old)`);
-    expect(text).to.include(`Previous key: ${fingerprint(K1)}, valid until ${formatStamp(at(160))} (30s left)`);
+    expect(text).to.include(`Current key:  ${K2_FINGERPRINT}, valid now; in force since 2024-06-01 12:01:40 (30s old)`);
+    expect(text).to.include(`Previous key: ${K1_FINGERPRINT}, valid until 2024-06-01 12:02:40 (30s left)`);
     expect(text).to.include('assuming the server\'s default grace of 1m');
     expect(text.includes(K1) || text.includes(K2)).to.equal(false);
   });
