@@ -6,12 +6,14 @@ import type { ServerStatus } from '../../src/server/http/health.js';
 import { clientErrorHandler } from '../../src/server/http/http-errors.js';
 import { KeyStore } from '../../src/server/reload/key-store.js';
 import { createLogger } from '../../src/server/logger.js';
-import { captureStream } from './log-capture.js';
+import { captureStream, registerSecret } from './log-capture.js';
 import { createMetrics } from '../../src/server/http/metrics.js';
 
 /** A test key: long, random-looking, never printed. */
 export const KEY = 'qwk_test_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
 export const OLD_KEY = 'qwk_old_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2H1g0';
+registerSecret(KEY);
+registerSecret(OLD_KEY);
 
 /** An app listening on 127.0.0.1 with a port of its own. */
 export interface TestApp {
