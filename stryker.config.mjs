@@ -11,6 +11,7 @@ const FAST_TESTS = [
   'test/cli/history-view.test.ts',
   'test/cli/key-status.test.ts',
   'test/cli/messages.test.ts',
+  'test/cli/server-check.test.ts',
   'test/server/config.test.ts',
   'test/server/workers.test.ts',
   'test/server/http/**/*.test.ts',
