@@ -17,7 +17,7 @@ export class HistoryReader {
   readonly #onFailure: ((reason: string) => void) | undefined;
   readonly #reads: FileReads;
   #text: string | undefined;
-  #complete = true;
+  #complete: boolean | undefined;
   #state: HistoryState = deriveState([]);
   #problem: string | undefined;
 
@@ -38,7 +38,7 @@ export class HistoryReader {
       text = tail.text;
       complete = !tail.truncated;
     } catch (err) {
-      problem = err instanceof KeyFileError ? err.code.replace(/^KEY_/, 'HISTORY_') : isErrnoCode(err) ? err.code! : 'UNKNOWN';
+      problem = err instanceof KeyFileError ? err.code.replace('KEY_', 'HISTORY_') : isErrnoCode(err) ? err.code! : 'UNKNOWN';
       this.#onFailure?.(problem);
     }
     if (problem && problem !== this.#problem) this.#onProblem(problem);

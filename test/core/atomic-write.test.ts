@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { replaceFile, writeAll } from '../../src/core/atomic-write.js';
+import { fsyncDirectory, replaceFile, writeAll } from '../../src/core/atomic-write.js';
 import { tempDir } from './helpers.js';
 
 /** File descriptors this process has open (Linux); undefined elsewhere. */
@@ -50,6 +50,13 @@ describe('atomic-write', () => {
     const err = await replaceFile(path, Buffer.from('new'), 0o600).then(() => undefined, (e: NodeJS.ErrnoException) => e);
     expect(err?.code).to.be.a('string');
     expect(await readdir(dir)).to.deep.equal(['d']);
+  });
+
+  it('syncs a directory, closing it, and says when it could not', async () => {
+    const before = openDescriptors();
+    expect(await fsyncDirectory(dir)).to.equal(true);
+    expect(openDescriptors()).to.equal(before);
+    expect(await fsyncDirectory(join(dir, 'absent'))).to.equal(false);
   });
 
   it('writeAll continues a short write from where it stopped, at the matching file position', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { chmod, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Action, parseHistory } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
@@ -164,6 +164,34 @@ describe('history file', () => {
       expect(openDescriptors(), 'after the append').to.equal(before);
       await takeBack();
       expect(openDescriptors(), 'after taking back').to.equal(before);
+    });
+
+    it('takes entries back without failing when someone removed the history meanwhile', async () => {
+      const path = join(dir, 'h');
+      const takeBack = await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+      await rm(path);
+      await takeBack();
+      expect(existsSync(path)).to.equal(false);
+    });
+
+    it('takes a write that fails half way (a full disk) back out and throws its error (as root: a 64 KiB tmpfs)', async function () {
+      if (process.getuid?.() !== 0) this.skip(); // pending: mounting a small file system needs root
+      const mount = join(dir, 'full');
+      await mkdir(mount);
+      if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]).status !== 0) this.skip();
+      try {
+        const path = join(mount, 'h');
+        await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+        const before = await readFile(path);
+        // Fill the rest of the file system, then append more than fits.
+        await writeFile(join(mount, 'filler'), Buffer.alloc(64 * 1024)).catch(() => undefined);
+        const many = Array.from({ length: 2000 }, (_, i) => entry(i, Action.generated, `key-${i}-${'x'.repeat(40)}`));
+        const err = await appendHistory(path, many).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+        expect(err?.code).to.equal('ENOSPC');
+        expect((await readFile(path)).equals(before), 'the history as it was').to.equal(true);
+      } finally {
+        spawnSync('umount', [mount]);
+      }
     });
 
     it('serialises many concurrent appends into whole lines', async () => {

@@ -86,6 +86,16 @@ describe('history reader', () => {
     expect(problems).to.deep.equal(['EACCES', 'UNKNOWN', 'EACCES']);
   });
 
+  it('sees nothing new when a missing history turns unreadable: both read as empty and whole', async () => {
+    const { reads, failing } = failingReads(new (await import('../../src/core/regular-file.js')).FileReads(), () => Object.assign(new Error('denied'), { code: 'EACCES' }));
+    const failures: string[] = [];
+    const reader = new HistoryReader(path, () => undefined, { reads, onFailure: (p) => failures.push(p) });
+    expect((await reader.read()).changed).to.equal(true);
+    failing.on = true;
+    const { state, changed } = await reader.read();
+    expect([changed, state.current, failures]).to.deep.equal([false, undefined, ['EACCES']]);
+  });
+
   it('names a history that is not a regular file HISTORY_NOT_REGULAR, and reads it as empty', async function () {
     if (process.platform === 'win32') this.skip();
     execFileSync('mkfifo', [path]);
