@@ -12,9 +12,9 @@ const FAST_TESTS = [
   'test/cli/key-status.test.ts',
   'test/cli/messages.test.ts',
   'test/cli/server-check.test.ts',
-  'test/server/config.test.ts',
-  'test/server/workers.test.ts',
+  'test/server/*.test.ts',
   'test/server/http/**/*.test.ts',
+  'test/server/tls/**/*.test.ts',
   'test/server/reload/**/*.test.ts',
   'test/proxy/**/*.test.ts',
 ];
@@ -23,7 +23,8 @@ const FAST_TESTS = [
 export default {
   testRunner: 'mocha',
   testRunnerNodeArgs: ['--import', 'tsx'],
-  mochaOptions: { spec: FAST_TESTS, 'no-config': true },
+  // mutation-timeouts.ts caps each test at 5 s: a mutant that makes one wait forever fails it there.
+  mochaOptions: { spec: FAST_TESTS, 'no-config': true, require: ['test/helpers/mutation-timeouts.ts'] },
   // Every module but the two entry points, which only wire the process to the rest.
   mutate: ['src/**/*.ts', '!src/server.ts', '!src/cli.ts'],
   coverageAnalysis: 'perTest',
