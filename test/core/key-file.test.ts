@@ -176,7 +176,9 @@ describe('key-file', () => {
         if (++calls <= 3) throw Object.assign(new Error('busy'), { code: ['EPERM', 'EBUSY', 'EACCES'][calls - 1] });
         return replaceFile(p, c, m);
       };
+      const started = Date.now();
       await writeKeyFile(join(dir, 'k'), KEY, { replace, platform: 'win32' });
+      expect(Date.now() - started, 'waited 10 + 20 + 40 ms between the tries').to.be.at.least(70);
       expect(calls).to.equal(4);
       expect((await readKeyFile(join(dir, 'k'))) === KEY).to.equal(true);
     });
