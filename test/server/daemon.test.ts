@@ -11,7 +11,7 @@ import type { Config } from '../../src/server/config.js';
 import { startDaemon } from '../../src/server/daemon.js';
 import type { Daemon } from '../../src/server/daemon.js';
 import { closedBy, openSocket, rawRequest } from '../helpers/raw-http.js';
-import { captureLogger, tempDir, waitFor } from './reload/helpers.js';
+import { captureLogger, periods, tempDir, waitFor } from './reload/helpers.js';
 
 const NEW_KEY = 'qwk_daemon_new_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
 const OLD_KEY = 'qwk_daemon_old_' + 'Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2';
@@ -422,15 +422,6 @@ describe('startDaemon: what shutdown ends', () => {
 const connectionsTo = (server: Server): Promise<number> =>
   new Promise((resolve, reject) => server.getConnections((err, count) => (err ? reject(err) : resolve(count))));
 
-/** Resolves once an interval of `ms` has fired `times` times: a timer of that period started earlier would have fired meanwhile. */
-const periods = (ms: number, times: number): Promise<void> => new Promise((resolve) => {
-  let fired = 0;
-  const timer = setInterval(() => {
-    if (++fired < times) return;
-    clearInterval(timer);
-    resolve();
-  }, ms);
-});
 
 /** The soft open-file limit as /proc/self/limits states it (Linux only). */
 async function openFileLimit(): Promise<number | undefined> {

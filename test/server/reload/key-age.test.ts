@@ -1,22 +1,13 @@
 import { expect } from 'chai';
 import { keyAgeMs, startKeyAgeWarnings } from '../../../src/server/reload/key-age.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
-import { captureLogger, waitFor } from './helpers.js';
+import { captureLogger, periods, waitFor } from './helpers.js';
 
 const KEY = 'qwk_age_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
 const DAY = 86_400_000;
 const WARNING = 'key older than max key age; rotate it with manage-key rotate';
 /** Timers that keep the process alive (unref'd ones are not listed). */
 const liveTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-/** Resolves once an interval of `ms` has fired `times` times: a timer of that period started earlier would have fired meanwhile. */
-const periods = (ms: number, times: number): Promise<void> => new Promise((resolve) => {
-  let fired = 0;
-  const timer = setInterval(() => {
-    if (++fired < times) return;
-    clearInterval(timer);
-    resolve();
-  }, ms);
-});
 
 /** A store whose key was created at `since` (per the history), or loaded at `loadedAt` without one. */
 function storeWith(options: { since?: number; loadedAt: number }): KeyStore {
