@@ -15,7 +15,6 @@ function sink(): { stream: Writable; text: () => string } {
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-// eslint-disable-next-line no-control-regex
 const plain = (text: string): string => text.replace(/\x1b\[[0-9;]*m/g, '');
 
 describe('createLogger', () => {
