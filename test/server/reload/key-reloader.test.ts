@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coalesced } from '../../../src/server/reload/coalesce.js';
 import { generateKey } from '../../../src/core/key.js';
 import { writeKeyFile } from '../../../src/core/key-file.js';
 import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
@@ -9,33 +8,6 @@ import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { FileReads } from '../../../src/core/regular-file.js';
 import { captureLogger, tempDir, waitFor } from './helpers.js';
-
-describe('coalesced', function () {
-  it('never runs twice at once; calls during a run make exactly one more run, with the latest argument', async function () {
-    let active = 0;
-    let maxActive = 0;
-    const runs: number[] = [];
-    const release: Array<() => void> = [];
-    const run = coalesced(async (n: number) => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      runs.push(n);
-      await new Promise<void>((r) => release.push(r));
-      active--;
-      return n;
-    });
-    const first = run(1);
-    const during = [run(2), run(3), run(4)];
-    expect(runs).to.deep.equal([1]);
-    release.shift()!();
-    expect(await first).to.equal(1);
-    await waitFor(() => release.length === 1, 'the follow-up run');
-    release.shift()!();
-    expect(await Promise.all(during)).to.deep.equal([4, 4, 4]);
-    expect(runs).to.deep.equal([1, 4]);
-    expect(maxActive).to.equal(1);
-  });
-});
 
 describe('key reloader', function () {
   let cleanup: () => Promise<void>;
