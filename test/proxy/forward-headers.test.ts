@@ -41,8 +41,8 @@ describe('forward-headers', () => {
     assert.equal('x-forwarded-for' in upstreamRequestHeaders({ ...base, remoteAddress: undefined, headers: {} }), false);
   });
 
-  it('sends no X-Forwarded-Host when the request named no host', () => {
-    const out = upstreamRequestHeaders({ ...base, host: '', headers: {} });
+  it('sends no X-Forwarded-Host when the request named no host, not even the client\'s', () => {
+    const out = upstreamRequestHeaders({ ...base, host: '', headers: { 'x-forwarded-host': 'evil' } });
     assert.equal('x-forwarded-host' in out, false);
   });
 
@@ -70,6 +70,11 @@ describe('forward-headers', () => {
 
   it('drops the fields named in repeated Connection headers, with blanks and empty items', () => {
     const out = withoutHopByHop({ connection: [' X-One ,, ', 'x-two'], 'x-one': '1', 'x-two': '2', 'x-three': '3' });
+    assert.deepEqual(out, { 'x-three': '3' });
+  });
+
+  it('reads repeated Connection headers as separate lists', () => {
+    const out = withoutHopByHop({ connection: ['x-one', 'x-two'], 'x-one': '1', 'x-two': '2', 'x-three': '3' });
     assert.deepEqual(out, { 'x-three': '3' });
   });
 

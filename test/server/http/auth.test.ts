@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { createKeyCheck, withKey } from '../../../src/server/http/auth.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { FailureThrottle } from '../../../src/server/http/throttle.js';
 import { KEY, OLD_KEY, startApp } from '../../helpers/app-server.js';
@@ -153,6 +157,30 @@ describe('auth: a valid key', () => {
       expect(throttle.size).to.equal(1);
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('auth: createKeyCheck without metrics', () => {
+  it('refuses, throttles and accepts without counting anything', async () => {
+    const now = 1_000_000;
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD_KEY, until: new Date(now + 60_000) } });
+    const check = createKeyCheck({ store, throttle: new FailureThrottle({ rate: { count: 1, periodMs: 60_000 } }) });
+    const app = new Koa();
+    app.use(withKey(check, (ctx) => { ctx.body = 'in'; }));
+    const server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const get = async (header: string): Promise<number> =>
+        (await rawRequest(port, `GET / HTTP/1.1\r\nHost: x\r\n${header}Connection: close\r\n\r\n`, { keepOpen: true })).status;
+      expect(await get(`X-API-Key: ${OLD_KEY}\r\n`)).to.equal(200);
+      expect(await get('X-API-Key: wrong\r\n')).to.equal(401);
+      expect(await get('X-API-Key: wrong\r\n')).to.equal(429);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });
