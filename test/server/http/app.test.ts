@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { FailureThrottle } from '../../../src/server/http/throttle.js';
@@ -292,6 +293,36 @@ describe('app: the request frame', () => {
       expect(String(ms)).to.match(/^\d+(\.\d{1,2})?$/);
     } finally {
       await app.close();
+    }
+  });
+
+  it('measures the time to the answer in ms, to the hundredth', async () => {
+    const app = await startApp({ level: 'http', forward: async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      ctx.body = 'slow';
+    } });
+    try {
+      await (await fetch(`${app.url}/api/v1/x`, withKey(KEY))).arrayBuffer();
+      const { ms } = app.logs.find((l) => l.message === 'request')! as { ms: number };
+      expect(ms).to.be.at.least(20).and.below(5000);
+      expect(String(ms)).to.match(/^\d+(\.\d{1,2})?$/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('calls itself version 0.0.0 when not told its version', async () => {
+    const store = new KeyStore();
+    store.swap({ current: { key: KEY, source: 'file' } });
+    const app = createApp({ store, metrics: createMetrics({ store, processMetrics: false }), logger: captureLogger().logger, status: () => ({ accepting: true }) });
+    const server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/health`, withKey(KEY));
+      expect((await res.json() as { version: string }).version).to.equal('0.0.0');
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 

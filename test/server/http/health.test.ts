@@ -100,6 +100,12 @@ describe('healthBody', () => {
     });
   });
 
+  it('leaves out when the file was last checked while nobody knows', () => {
+    const lastReload = { outcome: 'loaded', trigger: 'initialise', at: new Date(Date.UTC(2026, 0, 1)) };
+    const shown = healthBody({ ...base, description, status: { accepting: true, lastReload } }).lastReload as Record<string, unknown>;
+    expect(shown.checkedAt).to.equal(undefined);
+  });
+
   it('leaves out the file trust when nobody checked it', () => {
     expect(healthBody({ ...base, description, status: { accepting: true } })).to.not.have.property('fileTrust');
   });

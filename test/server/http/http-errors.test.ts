@@ -42,11 +42,14 @@ describe('toErrorAnswer: edges', () => {
     expect(toErrorAnswer(withStatus({ status: 399 })).status).to.equal(500);
     expect(toErrorAnswer(withStatus({ status: 600 })).status).to.equal(500);
     expect(toErrorAnswer(withStatus({ status: '404' })).status).to.equal(500);
+    expect(toErrorAnswer(withStatus({ statusCode: '404' })).status).to.equal(500);
   });
 
   it('shows a message only when exposed, and only a non-empty one', () => {
     expect(toErrorAnswer(withStatus({ status: 400, expose: true })).detail).to.equal('shown');
     expect(toErrorAnswer(withStatus({ status: 400, expose: 'yes' })).detail).to.equal('Bad Request');
+    expect(toErrorAnswer(withStatus({ status: 499, expose: true })).detail).to.equal('shown');
+    expect(toErrorAnswer(withStatus({ status: 500, expose: true })).detail).to.equal('Internal server error');
     expect(toErrorAnswer(withStatus({ status: 400 })).detail).to.equal('Bad Request');
     expect(toErrorAnswer(Object.assign(new Error(''), { status: 400, expose: true })).detail).to.equal('Bad Request');
     expect(toErrorAnswer({ status: 400, expose: true, message: 42 }).detail).to.equal('Bad Request');
@@ -119,6 +122,18 @@ describe('answerError in the app', () => {
     }
   });
 
+  it('answers 500 for a thrown null, and logs it', async () => {
+    const app = await startApp({ forward: async () => { throw null; } });
+    try {
+      const res = await fetch(`${app.url}/api/v1/x`, { headers: { 'X-API-Key': KEY } });
+      expect(res.status).to.equal(500);
+      expect(await res.json()).to.deep.equal({ detail: 'Internal server error' });
+      expect(app.logs.find((l) => l.message === 'request failed')).to.deep.include({ error: 'null' });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('cuts the connection when the failure comes after the headers were sent', async () => {
     const app = await startApp({
       forward: async (ctx) => {
@@ -186,6 +201,6 @@ describe('clientErrorHandler', () => {
     handle(Object.assign(new Error('x'), { code: 'ERR_HTTP_HEADERS_TIMEOUT' }), socket as never);
     handle(Object.assign(new Error('x'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket as never);
     expect(written.map((text) => text.split('\r\n')[0])).to.deep.equal(['HTTP/1.1 408 Request Timeout', 'HTTP/1.1 408 Request Timeout']);
-    expect(written[0]!.endsWith('{"detail":"Request timeout"}')).to.equal(true);
+    for (const text of written) expect(text.endsWith('{"detail":"Request timeout"}')).to.equal(true);
   });
 });

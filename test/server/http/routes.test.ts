@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createUpstreamMonitor } from '../../../src/proxy/upstream-monitor.js';
 import { KEY, startApp } from '../../helpers/app-server.js';
+import { waitFor } from '../reload/helpers.js';
 
 const withKey = { headers: { 'X-API-Key': KEY } };
 
@@ -56,10 +57,12 @@ describe('routes: the open ones', () => {
   it('a wrong method on an open path is 405 without a key', async () => {
     const app = await startApp();
     try {
-      const res = await fetch(`${app.url}/readyz`, { method: 'POST' });
-      expect(res.status).to.equal(405);
-      expect(res.headers.get('allow')).to.equal('GET, HEAD');
-      expect(await res.json()).to.deep.equal({ detail: 'Method not allowed' });
+      for (const path of ['/livez', '/readyz']) {
+        const res = await fetch(app.url + path, { method: 'POST' });
+        expect(res.status, path).to.equal(405);
+        expect(res.headers.get('allow')).to.equal('GET, HEAD');
+        expect(await res.json()).to.deep.equal({ detail: 'Method not allowed' });
+      }
     } finally {
       await app.close();
     }
@@ -84,6 +87,25 @@ describe('routes: behind the key', () => {
     try {
       expect((await fetch(`${app.url}/metrics`)).status).to.equal(401);
       expect((await fetch(`${app.url}/api/v1/health`)).status).to.equal(401);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('routes: health before the upstream was ever probed', () => {
+  it('waits for the first probe, then answers with what it found', async () => {
+    let answer: ((result: { reachable: boolean }) => void) | undefined;
+    const upstream = createUpstreamMonitor({ url: new URL('http://backend:1'), probe: () => new Promise((resolve) => { answer = resolve; }) });
+    const app = await startApp({ upstream });
+    try {
+      const pending = fetch(`${app.url}/api/v1/health`, withKey);
+      await waitFor(() => answer !== undefined, 'the first probe');
+      answer!({ reachable: true });
+      const res = await pending;
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('content-type')).to.equal('application/json; charset=utf-8');
+      expect((await res.json() as { upstream: unknown }).upstream).to.deep.include({ configured: true, reachable: true });
     } finally {
       await app.close();
     }
