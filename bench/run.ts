@@ -17,8 +17,9 @@ import { startup } from './sections/startup.js';
 import { proxy } from './sections/proxy.js';
 import { workers } from './sections/workers.js';
 import { soak } from './sections/soak.js';
+import { tls } from './sections/tls.js';
 
-const SECTIONS: Section[] = [throughput, reload, rotationLoad, storm, startup, proxy, workers, soak];
+const SECTIONS: Section[] = [throughput, reload, rotationLoad, storm, startup, proxy, workers, tls, soak];
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } } });
 const only = values.only?.split(',').map((s) => s.trim());

@@ -66,7 +66,7 @@ async function serve(config: Config, logger: Logger, inWorker: boolean): Promise
       // A worker gets both the terminal's signal and the primary's forwarded copy: a repeat must not cut the drain.
       if (inWorker) return;
       logger.warn('second signal; closing all connections now', { signal });
-      daemon.server.closeAllConnections();
+      daemon.closeAllConnections();
       return;
     }
     void daemon.shutdown(signal).then(() => {

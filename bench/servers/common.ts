@@ -1,4 +1,5 @@
 // Shared by the reference servers: the port flag, the `listening` line, and a health body shaped like the daemon's.
+import { readFileSync } from 'node:fs';
 
 /** `--port N` from argv (0 when absent, so the OS picks one). */
 export function portFromArgv(argv: readonly string[] = process.argv): number {
@@ -30,4 +31,12 @@ export function exitOnSignals(close: (done: () => void) => void): void {
   const stop = (): void => close(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/** `--tls-cert F --tls-key F` from argv, read: the reference servers then serve HTTPS with the daemon's certificate. */
+export function tlsFromArgv(argv: readonly string[] = process.argv): { cert: Buffer; key: Buffer } | undefined {
+  const cert = argv.indexOf('--tls-cert');
+  const key = argv.indexOf('--tls-key');
+  if (cert < 0 || key < 0) return undefined;
+  return { cert: readFileSync(argv[cert + 1]!), key: readFileSync(argv[key + 1]!) };
 }

@@ -18,6 +18,8 @@ export interface CliOptions {
   url?: URL;
   /** `test`: present the previous key too (never sent unless asked). */
   previous: boolean;
+  /** CA certificate file (PEM) that the server's certificate must chain to, for `test --url https://…`. */
+  ca?: string;
 }
 
 /** A parsed command line. */
@@ -37,17 +39,17 @@ export class UsageError extends Error {
 // PowerShell parameter names (any case) and the POSIX spelling each one stands for.
 const POWERSHELL: Record<string, string> = {
   generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
-  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json',
+  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json', ca: '--ca',
   maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help', version: '--version',
 };
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
   generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs'], history: ['json'],
-  status: ['graceMs', 'json', 'maxGraceMs'], test: ['url', 'graceMs', 'maxGraceMs', 'previous'], help: [], version: [],
+  status: ['graceMs', 'json', 'maxGraceMs'], test: ['url', 'graceMs', 'maxGraceMs', 'previous', 'ca'], help: [], version: [],
 };
 const FLAG_NAMES: Record<keyof CliOptions, string> = {
-  keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url',
+  keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url', ca: '--ca',
   maxGraceMs: '--max-grace', previous: '--previous',
 };
 
@@ -58,7 +60,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     parsed = parseCommandLine(argv.map(fromPowerShell).map(fromDoubleDash), {
       force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' }, previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' },
-      'key-file': { type: 'string' }, url: { type: 'string' },
+      'key-file': { type: 'string' }, url: { type: 'string' }, ca: { type: 'string' },
     }, true);
   } catch (err) {
     if (!(err instanceof CommandLineError)) throw err;
@@ -78,8 +80,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     maxGraceMs: values['max-grace'] === undefined ? undefined : parseGrace(values['max-grace'], '--max-grace'),
     previous: values.previous ?? false,
     url: values.url === undefined ? undefined : parseUrl(values.url),
+    ca: values.ca,
   };
   if (options.keyFile === '') throw new UsageError('--key-file needs a path');
+  if (options.ca === '') throw new UsageError('--ca needs a path');
   const command: Command = values.version ? 'version' : (word as Command);
   if (command !== 'version') checkApplicable(command, options);
   return { command, options };

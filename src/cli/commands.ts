@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { UsageError, parseCliArgs, parseGrace } from './args.js';
 import type { CliOptions, Command } from './args.js';
 import { describeFailure } from './failures.js';
@@ -6,6 +8,7 @@ import { formatDuration } from '../core/duration.js';
 import { formatStamp, historyPathFor } from '../core/history.js';
 import { fingerprint } from '../core/key.js';
 import { KeyFileError } from '../core/errors.js';
+import { trustingFetch } from './server-check.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
 import { DEFAULT_MAX_GRACE_MS } from '../core/history-state.js';
 import { describeFindings, untrustedPaths } from '../core/file-trust.js';
@@ -111,7 +114,12 @@ const COMMANDS: Record<Exclude<Command, 'help' | 'version'>, (ctx: Context) => P
   async test(ctx) {
     const { io, options } = ctx;
     const status = await statusOf(ctx);
-    return testServer({ status, base: options.url ?? new URL(DEFAULT_URL), previous: options.previous, fetch: io.fetch, stdout: io.stdout, stderr: io.stderr });
+    // A private CA is trusted for this check only, and only through --ca: verification is never turned off.
+    const trusting = options.ca === undefined ? undefined : await trustingFetch(await readFile(resolve(io.cwd, options.ca)));
+    return testServer({
+      status, base: options.url ?? new URL(DEFAULT_URL), previous: options.previous, fetch: io.fetch ?? trusting?.fetch,
+      stdout: io.stdout, stderr: io.stderr,
+    }).finally(() => trusting?.close());
   },
 };
 

@@ -30,13 +30,15 @@ Commands (also spelled -Generate, --generate, ... in any case, as the PowerShell
                            how old the current key is. --grace (or QWEN_KEY_GRACE) is the
                            server's default window, assumed when a rotation set none;
                            --max-grace (QWEN_MAX_GRACE, 7d) the longest window servers honour.
-  test [--url URL] [--previous] [--grace D] [--max-grace D]
+  test [--url URL] [--previous] [--grace D] [--max-grace D] [--ca FILE]
                            Ask the running server (default http://127.0.0.1:8000) whether it
                            accepts the current key on /api/v1/health. With --previous, the
                            previous key too: accepted inside its window, refused if revoked
                            (never sent unless asked). Redirects are reported, never followed;
                            a URL neither loopback nor https gets a warning. Prints
                            fingerprints only. Exit 0 only when every answer is as expected.
+                           --ca FILE   for an https:// URL whose certificate comes from a
+                                       private CA: trust that CA's PEM certificate.
 
 Options:
   --key-file FILE          The key file (PowerShell: -KeyFile). Default: $QWEN_API_KEY_FILE,

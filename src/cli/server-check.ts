@@ -64,8 +64,20 @@ export async function probeKeys(options: {
   return results;
 }
 
+/** A fetch that trusts the certificates chaining to `ca` (PEM) instead of the system's; `close` releases its connections. */
+export async function trustingFetch(ca: Buffer): Promise<{ fetch: typeof fetch; close: () => Promise<void> }> {
+  // Loaded only here: undici takes longer to load than most commands take to run.
+  const { Agent, fetch: undiciFetch } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca } });
+  const trusting = (input: string | URL | Request, init?: RequestInit) =>
+    undiciFetch(input as never, { ...(init as object), dispatcher });
+  return { fetch: trusting as unknown as typeof fetch, close: () => dispatcher.close() };
+}
+
 function reachError(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if ((err as Error).name === 'TimeoutError') return 'no answer in time';
-  return cause?.code ?? cause?.message ?? (err as Error).message;
+  const reason = cause?.code ?? cause?.message ?? (err as Error).message;
+  // Certificate errors (SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_VERIFY_LEAF_SIGNATURE, …) usually mean a private CA.
+  return /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(reason) ? `${reason}; give the server's CA with --ca FILE` : reason;
 }

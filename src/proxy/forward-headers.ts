@@ -22,13 +22,14 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
   return new Set(joined.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-/** Copies `headers` without hop-by-hop fields (fixed list and those named in Connection) or `extra` names. */
+/** Copies `headers` without hop-by-hop fields (fixed list, those named in Connection, pseudo-headers) or `extra` names. */
 export function withoutHopByHop(headers: HeaderMap, extra: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
   const named = connectionTokens(headers['connection']);
   const out: Record<string, string | string[]> = {};
   for (const [rawName, value] of Object.entries(headers)) {
     const name = rawName.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || extra.has(name)) continue;
+    // HTTP/2 pseudo-headers (`:path`, `:authority`) describe that hop's request line, not the message.
+    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || named.has(name) || extra.has(name)) continue;
     out[name] = value;
   }
   return out;

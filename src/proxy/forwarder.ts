@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type Koa from 'koa';
 import { Pool } from 'undici';
@@ -45,7 +46,11 @@ function targetOf(ctx: Koa.Context): RequestTarget | TargetProblem {
 /** The request body as a size-limited stream; the client's own stream is never destroyed, so a 413 can still be sent. */
 function limitedBody(req: IncomingMessage, limit: number): Readable | null {
   const declared = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return null;
+  // HTTP/2 frames the body itself: a request has one unless its headers ended the stream, whatever the length says.
+  const bodiless = req.httpVersionMajor >= 2
+    ? (req as unknown as Http2ServerRequest).stream.endAfterHeaders || declared === '0'
+    : req.headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0');
+  if (bodiless) return null;
   const limiter = createBodyLimiter(limit);
   req.on('error', (err) => limiter.destroy(err));
   limiter.on('error', () => req.unpipe(limiter));
@@ -81,8 +86,10 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     }
     const target = targetOf(ctx);
     if (typeof target === 'string') return answer(ctx, 400, TARGET_PROBLEM_DETAIL[target]);
+    // `Connection: close` is HTTP/1.1's way to stop the rest of a connection; HTTP/2 forbids the header.
+    const http1 = ctx.req.httpVersionMajor < 2;
     if (declaredLengthExceeds(ctx.req.headers['content-length'], maxBodyBytes)) {
-      ctx.set('Connection', 'close'); // don't read megabytes only to discard them
+      if (http1) ctx.set('Connection', 'close'); // don't read megabytes only to discard them
       return answer(ctx, 413, 'Request body too large');
     }
     const { res } = ctx;
@@ -91,7 +98,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       res.statusCode = statusCode;
       for (const [name, value] of Object.entries(clientResponseHeaders(headers))) res.setHeader(name, value);
       res.setHeader('X-Request-Id', requestId);
-      if (options.draining?.()) res.setHeader('Connection', 'close');
+      if (http1 && options.draining?.()) res.setHeader('Connection', 'close');
     });
     let clientGone = false;
     // A client gone before the answer is complete cancels the upstream exchange; a response the relay
@@ -126,7 +133,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       }
       const failure = classifyUpstreamError(err);
       logger.warn('upstream request failed', { ...log, status: failure.status, code: failure.code });
-      if (failure.status === 413) ctx.set('Connection', 'close');
+      if (http1 && failure.status === 413) ctx.set('Connection', 'close');
       answer(ctx, failure.status, failure.detail);
     } finally {
       res.off('close', onClose);

@@ -1,4 +1,5 @@
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import type { TlsFiles } from './tls/cert-files.js';
 
 /** A TCP port, 0-65535 (0: any free port). */
 export function parsePort(value: string): number {
@@ -63,4 +64,20 @@ export function parseByteSize(text: string): number {
   const bytes = Math.floor(Number(match[1]) * factor);
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new RangeError(`size "${text}" is out of range`);
   return bytes;
+}
+
+/** The TLS files: certificate and key both or neither (one alone is a mistake, not plain HTTP), a client CA only with them. */
+export function tlsFiles(cert: string, key: string, ca: string): TlsFiles | undefined {
+  if (!cert && !key) {
+    if (ca) throw new RangeError('--tls-ca / QWEN_TLS_CA needs --tls-cert and --tls-key (client certificates are a TLS feature)');
+    return undefined;
+  }
+  if (!cert || !key) throw new RangeError(`--tls-cert and --tls-key go together (only ${cert ? '--tls-cert / QWEN_TLS_CERT' : '--tls-key / QWEN_TLS_KEY'} is set)`);
+  return { cert, key, ...(ca ? { ca } : {}) };
+}
+
+/** `ms` itself, unless it is longer than `limit` (another setting, named `name`). */
+export function atMost(ms: number, limit: number, name: string): number {
+  if (ms > limit) throw new RangeError(`${formatDuration(ms)} is longer than ${name} (${formatDuration(limit)})`);
+  return ms;
 }

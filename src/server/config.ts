@@ -1,7 +1,8 @@
 import { CommandLineError, parseCommandLine } from '../core/command-line.js';
-import { formatDuration, parseDuration } from '../core/duration.js';
-import { nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHttpUrl, parsePort, positiveDuration } from './config-values.js';
+import { parseDuration } from '../core/duration.js';
+import { atMost, nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHttpUrl, parsePort, positiveDuration, tlsFiles } from './config-values.js';
 import { parseRate } from './rate.js';
+import type { TlsFiles } from './tls/cert-files.js';
 import type { Rate } from './rate.js';
 import { parseWorkers } from './workers.js';
 
@@ -39,6 +40,8 @@ export interface Config {
   headerTimeoutMs: number;
   /** Longest a forwarded answer may wait for a client that reads nothing of it. */
   writeTimeoutMs: number;
+  /** Certificate, key and (for client certificates) CA files; undefined means plain HTTP. */
+  tls?: TlsFiles;
   /** `QWEN_API_KEY`, the fallback when there is no key file. */
   apiKey?: string;
   /** `NODE_ENV=development`: allows the fixed development key. */
@@ -74,6 +77,9 @@ const SETTINGS = {
   'max-connections-per-ip': ['QWEN_MAX_CONNECTIONS_PER_IP', '64', 'N|off', 'IPv6: per /64'],
   'header-timeout': ['QWEN_HEADER_TIMEOUT', '10s', 'DURATION'],
   'write-timeout': ['QWEN_WRITE_TIMEOUT', '60s', 'DURATION', 'client reading nothing of an answer'],
+  'tls-cert': ['QWEN_TLS_CERT', '', 'FILE', 'PEM chain; with --tls-key: HTTPS, HTTP/2'],
+  'tls-key': ['QWEN_TLS_KEY', '', 'FILE', 'its PEM private key'],
+  'tls-ca': ['QWEN_TLS_CA', '', 'FILE', 'require client certificates from this CA'],
 } as const satisfies Record<string, readonly [env: string, fallback: string, arg: string, note?: string]>;
 
 type Name = keyof typeof SETTINGS;
@@ -140,14 +146,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | 'he
     maxConnectionsPerIp: perIp === 'off' ? undefined : check('max-connections-per-ip', perIp, parseCount),
     headerTimeoutMs: check('header-timeout', get('header-timeout'), positiveDuration),
     writeTimeoutMs: check('write-timeout', get('write-timeout'), positiveDuration),
+    tls: orConfigError(() => tlsFiles(get('tls-cert'), get('tls-key'), get('tls-ca'))),
     apiKey: env.QWEN_API_KEY || undefined,
     development: env.NODE_ENV === 'development',
   };
 }
 
-function atMost(ms: number, limit: number, name: string): number {
-  if (ms > limit) throw new RangeError(`${formatDuration(ms)} is longer than ${name} (${formatDuration(limit)})`);
-  return ms;
+// A rule across settings (both TLS files or neither), said as it is.
+function orConfigError<T>(make: () => T): T {
+  try { return make(); } catch (err) { throw new ConfigError((err as Error).message); }
 }
 
 function check<T>(name: Name, value: string, parse: (value: string) => T): T {

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { createApp } from './http/app.js';
@@ -21,12 +20,18 @@ import { createForwarder, probeUpstream } from '../proxy/forwarder.js';
 import { drainServer } from './shutdown.js';
 import { FailureThrottle } from './http/throttle.js';
 import { createUpstreamMonitor } from '../proxy/upstream-monitor.js';
+import { isLoopback } from './tls/listener.js';
+import type { ListeningServer } from './tls/listener.js';
+import { startTls } from './tls/tls-service.js';
 
 /** A running daemon. */
 export interface Daemon {
-  server: Server;
+  /** A net.Server: plain HTTP, or TLS with HTTP/2 and HTTP/1.1. */
+  server: ListeningServer;
   url: string;
-  /** Re-reads the key file now (SIGHUP). */
+  /** Cuts every connection now (a second signal). */
+  closeAllConnections(): void;
+  /** Re-reads the key file (and the certificate) now (SIGHUP). */
   reload(trigger: string): Promise<ReloadEvent>;
   /** Readiness off, stop accepting, let requests in flight finish (bounded), close the watch and the upstream pool. */
   shutdown(reason: string): Promise<void>;
@@ -60,6 +65,9 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
   const status: ServerStatus = { accepting: true };
   Object.defineProperty(status, 'lastReload', { get: () => reloader.lastReload, enumerable: true });
   Object.defineProperty(status, 'fileTrust', { get: () => trust.findings, enumerable: true });
+  // First: a certificate that cannot serve stops the server before anything else happens.
+  const tls = config.tls && await startTls({ files: config.tls, watchMode: config.watchMode, logger, registry: metrics.registry });
+  if (tls) Object.defineProperty(status, 'tls', { get: () => tls.summary(), enumerable: true });
 
   await reloader.initialise({ apiKey: config.apiKey, development: config.development, showKeyCommand: context.showKeyCommand });
   const watcher = await watchKeyFile({
@@ -84,17 +92,18 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
     trustConnection: (socket) => connections?.trust(socket),
     maxKeyAgeMs: config.maxKeyAgeMs,
   });
-  // With an upstream, a forwarded request holds two descriptors: the client's socket and the upstream's.
   const cap = connectionCap(config.maxConnections, config.upstream ? 2 : 1, openFileLimit());
   if (cap.max < config.maxConnections) {
     logger.warn('max connections lowered to fit the open-file limit', { requested: config.maxConnections, maxConnections: cap.max, openFileLimit: cap.openFileLimit });
   }
   const http = createHttpServer(app.callback(), {
     headerTimeoutMs: config.headerTimeoutMs, requestTimeoutMs: config.upstreamTimeoutMs, logger,
-    limits: { max: cap.max, perClient: config.maxConnectionsPerIp },
+    limits: { max: cap.max, perClient: config.maxConnectionsPerIp }, tls: tls?.listenOptions,
   });
-  const { server } = http;
+  const { listener } = http;
+  const { server } = listener;
   connections = http.connections;
+  if (tls && 'setSecureContext' in server) await tls.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -104,21 +113,28 @@ export async function startDaemon(config: Config, logger: Logger, version: strin
   });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
-  const url = `http://${host}:${port}`;
+  const url = `${listener.scheme}://${host}:${port}`;
   logger.info('listening', { host: config.host, port, url, maxConnections: cap.max, maxConnectionsPerIp: config.maxConnectionsPerIp ?? 'off' });
+  if (!tls && !isLoopback(address)) {
+    logger.warn('listening beyond loopback without TLS: keys cross the network readable; use --tls-cert and --tls-key', { host: config.host });
+  }
 
   let stopping: Promise<void> | undefined;
   return {
     server,
     url,
-    reload: (trigger) => reloader.reload(trigger),
+    closeAllConnections: () => listener.closeAll(),
+    reload(trigger) {
+      void tls?.reload(trigger);
+      return reloader.reload(trigger);
+    },
     shutdown(reason) {
       stopping ??= (async () => {
         status.accepting = false;
         logger.info('shutting down', { reason, drainTimeoutMs: config.drainTimeoutMs });
-        await drainServer(server, { timeoutMs: config.drainTimeoutMs, logger });
+        await drainServer(listener, { timeoutMs: config.drainTimeoutMs, logger });
         stopAgeWarnings?.();
-        await Promise.allSettled([watcher.close(), forwarder ? forwarder.close() : undefined]);
+        await Promise.allSettled([watcher.close(), tls?.close(), forwarder ? forwarder.close() : undefined]);
         reloader.close();
         logger.info('stopped', { reason });
       })();

@@ -1,10 +1,11 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerOptions, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import { guardConnections } from './connection-limits.js';
 import type { ConnectionGuard, ConnectionLimits } from './connection-limits.js';
 import { clientErrorHandler } from './http/http-errors.js';
 import { holdContinue } from '../proxy/expect-continue.js';
+import { createListener } from './tls/listener.js';
+import type { Listener, ListeningServer, RequestHandler, TlsListenOptions } from './tls/listener.js';
 
 /** How long a client may take, and how many connections it may hold. */
 export interface HttpServerOptions {
@@ -14,18 +15,20 @@ export interface HttpServerOptions {
   requestTimeoutMs: number;
   limits: ConnectionLimits;
   logger: Logger;
+  /** Serve TLS (HTTP/2 and HTTP/1.1) with these; plain HTTP without. */
+  tls?: TlsListenOptions;
 }
 
-/** The server and its connection guard. */
+/** The listening server and its connection guard. */
 export interface HttpServer {
-  server: Server;
+  listener: Listener;
   connections: ConnectionGuard;
 }
 
-/** The daemon's node:http server, set up by `serverTimeouts` and `guardServer`. */
-export function createHttpServer(handler: RequestListener, options: HttpServerOptions): HttpServer {
-  const server = createServer(serverTimeouts(options), handler);
-  return { server, connections: guardServer(server, handler, options) };
+/** The daemon's server (node:http, or TLS with HTTP/2 and HTTP/1.1), set up by `serverTimeouts` and `guardServer`. */
+export function createHttpServer(handler: RequestHandler, options: HttpServerOptions): HttpServer {
+  const listener = createListener(handler, options.tls, serverTimeouts(options));
+  return { listener, connections: guardServer(listener.server, handler as RequestListener, options) };
 }
 
 /**
@@ -49,7 +52,7 @@ export function serverTimeouts(options: Pick<HttpServerOptions, 'headerTimeoutMs
  * hands it to the app like any other, and only the forwarder, once the key is checked and the body is
  * wanted, sends the 100 (`sendHeldContinue`).
  */
-export function guardServer(server: Server, handler: RequestListener, options: HttpServerOptions): ConnectionGuard {
+export function guardServer(server: ListeningServer, handler: RequestListener, options: HttpServerOptions): ConnectionGuard {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     holdContinue(req);
     handler(req, res);

@@ -1,5 +1,5 @@
-import type { Server } from 'node:http';
 import type { Logger } from 'winston';
+import type { Listener } from './tls/listener.js';
 
 /** Options for drainServer. */
 export interface DrainOptions {
@@ -12,20 +12,22 @@ export interface DrainOptions {
 
 /**
  * Stops accepting and resolves once every connection is gone. Requests in flight finish; keep-alive
- * connections are closed as soon as they fall idle (Node would otherwise hold them for their timeout).
+ * connections are closed as soon as they fall idle (Node would otherwise hold them for their timeout),
+ * HTTP/2 sessions get GOAWAY and close once their streams are done.
  */
-export function drainServer(server: Server, options: DrainOptions): Promise<void> {
+export function drainServer(listener: Pick<Listener, 'server' | 'closeIdle' | 'closeAll'>, options: DrainOptions): Promise<void> {
+  const { server } = listener;
   return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), options.sweepMs ?? 25);
+    const sweep = setInterval(() => listener.closeIdle(), options.sweepMs ?? 25);
     const deadline = setTimeout(() => {
       options.logger.warn('drain timeout reached; closing remaining connections', { drainTimeoutMs: options.timeoutMs });
-      server.closeAllConnections();
+      listener.closeAll();
     }, options.timeoutMs);
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
       resolve();
     });
-    server.closeIdleConnections();
+    listener.closeIdle();
   });
 }

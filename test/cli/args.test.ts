@@ -96,4 +96,11 @@ describe('cli-args', () => {
     expect(usage(['test', '--url', 'ftp://h'])).to.include('http');
     expect(usage(['show', '--key-file', ''])).to.include('--key-file');
   });
+
+  it('takes --ca FILE for test only', () => {
+    expect(parseCliArgs(['test', '--url', 'https://h:1', '--ca', 'ca.pem']).options.ca).to.equal('ca.pem');
+    expect(parseCliArgs(['-Test', '-Ca', 'ca.pem']).options.ca).to.equal('ca.pem');
+    expect(usage(['show', '--ca', 'ca.pem'])).to.equal('--ca does not apply to show');
+    expect(usage(['test', '--ca='])).to.equal('--ca needs a path');
+  });
 });

@@ -69,4 +69,17 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig(['--port', 'x'], {})).to.throw(/--port \/ PORT/);
   });
+
+  it('serves plain HTTP unless both --tls-cert and --tls-key are set, by flag or env', () => {
+    expect(load([]).tls).to.equal(undefined);
+    expect(load(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']).tls).to.deep.equal({ cert: 'c.pem', key: 'k.pem' });
+    expect(load([], { QWEN_TLS_CERT: 'c.pem', QWEN_TLS_KEY: 'k.pem', QWEN_TLS_CA: 'ca.pem' }).tls).to.deep.equal({ cert: 'c.pem', key: 'k.pem', ca: 'ca.pem' });
+    expect(load(['--tls-cert', 'flag.pem'], { QWEN_TLS_CERT: 'env.pem', QWEN_TLS_KEY: 'k.pem' }).tls?.cert).to.equal('flag.pem');
+  });
+
+  it('refuses one of --tls-cert and --tls-key without the other, and --tls-ca without both', () => {
+    expect(() => loadConfig(['--tls-cert', 'c.pem'], {})).to.throw(ConfigError, /^--tls-cert and --tls-key go together \(only --tls-cert/);
+    expect(() => loadConfig([], { QWEN_TLS_KEY: 'k.pem' })).to.throw(ConfigError, /only --tls-key \/ QWEN_TLS_KEY is set/);
+    expect(() => loadConfig(['--tls-ca', 'ca.pem'], {})).to.throw(ConfigError, /^--tls-ca \/ QWEN_TLS_CA needs --tls-cert and --tls-key/);
+  });
 });

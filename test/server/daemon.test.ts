@@ -141,8 +141,9 @@ describe('startDaemon: start-up', () => {
   it('sets the header timeout and the request timeout from the configuration', async () => {
     const running = await start(['--header-timeout', '3s', '--upstream-timeout', '7m']);
     try {
-      expect(running.daemon.server.headersTimeout).to.equal(3000);
-      expect(running.daemon.server.requestTimeout).to.equal(420_000);
+      const server = running.daemon.server as Server;
+      expect(server.headersTimeout).to.equal(3000);
+      expect(server.requestTimeout).to.equal(420_000);
     } finally {
       await running.close();
     }

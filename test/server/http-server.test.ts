@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import type { RequestListener } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpServer, serverTimeouts } from '../../src/server/http-server.js';
+import type { RequestHandler } from '../../src/server/tls/listener.js';
 import { sendHeldContinue } from '../../src/proxy/expect-continue.js';
 import { closedBy, openSocket, rawRequest } from '../helpers/raw-http.js';
 import { captureLogger } from './reload/helpers.js';
@@ -23,9 +24,10 @@ describe('http server: timeouts', () => {
 });
 
 describe('http server: createHttpServer', () => {
-  async function listen(handler: RequestListener, limits: { max: number; perClient?: number } = { max: 100 }) {
+  async function listen(handler: RequestHandler, limits: { max: number; perClient?: number } = { max: 100 }) {
     const log = captureLogger();
-    const { server, connections } = createHttpServer(handler, { headerTimeoutMs: 5000, requestTimeoutMs: 60_000, limits, logger: log.logger });
+    const { listener, connections } = createHttpServer(handler, { headerTimeoutMs: 5000, requestTimeoutMs: 60_000, limits, logger: log.logger });
+    const server = listener.server as Server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     const close = (): Promise<void> => new Promise((resolve) => {

@@ -86,8 +86,9 @@ function frame(metrics: Metrics, logger: Logger, status: () => ServerStatus): Mi
   // While draining, an answer also closes its connection, so a keep-alive client opens a new one
   // (to another replica) instead of sending its next request into a socket about to close. Checked
   // before the answer too, for routes that write theirs straight to the Node response.
+  // HTTP/2 forbids the header (its sessions get GOAWAY instead, from the drain).
   const closeIfDraining = (ctx: Context): void => {
-    if (!status().accepting && !ctx.headerSent) ctx.res.setHeader('Connection', 'close');
+    if (!status().accepting && !ctx.headerSent && ctx.req.httpVersionMajor < 2) ctx.res.setHeader('Connection', 'close');
   };
   const finish = (ctx: Context, start: number): void => {
     closeIfDraining(ctx);

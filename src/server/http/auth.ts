@@ -57,7 +57,7 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
     // Node keeps only the first of repeated Authorization headers; look at all of them, but only when used.
     // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent; the condition only spares the headersDistinct lookup, and readCredential ignores Authorization whenever X-API-Key is non-empty
     const authorization = (apiKey === undefined || apiKey === '') && req.headers.authorization !== undefined
-      ? req.headersDistinct.authorization : undefined;
+      ? req.headersDistinct?.authorization ?? rawValues(req.rawHeaders, 'authorization') : undefined;
     const credential = readCredential(apiKey, authorization);
     if (!credential.ok) return refuse(ctx, credential.problem === 'malformed' ? malformed : unauthorized, credential.problem);
     const match = store.verify(credential.key);
@@ -74,4 +74,12 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
  */
 export function withKey(check: KeyCheck, handler: Middleware): Middleware {
   return (ctx, next) => (check(ctx) ? handler(ctx, next) : Promise.resolve());
+}
+
+// HTTP/2 requests (Node's compatibility API) have no headersDistinct and keep only the first Authorization
+// in `headers`; their rawHeaders still hold every one.
+function rawValues(raw: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);
+  return values;
 }

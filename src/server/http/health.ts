@@ -3,6 +3,8 @@ import type { KeyDescription } from '../reload/key-store.js';
 import type { KeyStore } from '../reload/key-store.js';
 import type { UpstreamInfo, UpstreamMonitor } from '../../proxy/upstream-monitor.js';
 import type { TrustFinding } from '../../core/file-trust.js';
+import { certificateJson } from '../tls/cert-summary.js';
+import type { CertificateSummary } from '../tls/cert-reloader.js';
 
 /** The last key reload as health shows it (the reloader's `lastReload` fits). */
 export interface ReloadSummary {
@@ -22,6 +24,8 @@ export interface ServerStatus {
   lastReload?: ReloadSummary;
   /** Key files and directories others than their owner can write (TrustReport); the same array until it changes. */
   fileTrust?: readonly TrustFinding[];
+  /** The certificate in force, when serving TLS; a new object whenever it changes. */
+  tls?: CertificateSummary;
 }
 
 /** Everything the health answer is made of. */
@@ -67,14 +71,16 @@ export function healthBody(input: HealthInput): Record<string, unknown> {
     };
   }
   if (status.fileTrust) body.fileTrust = { ok: status.fileTrust.length === 0, writableByOthers: status.fileTrust };
+  if (status.tls) body.tls = certificateJson(status.tls, now);
   body.upstream = input.upstream;
   return body;
 }
 
 /** Why the server is not ready, or undefined when it is. */
-export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo): string | undefined {
+export function notReadyReason(loaded: boolean, status: ServerStatus, upstream?: UpstreamInfo, now = Date.now()): string | undefined {
   if (!status.accepting) return 'Shutting down';
   if (!loaded) return 'No valid API key loaded';
+  if (status.tls && status.tls.notAfter.getTime() <= now) return 'TLS certificate expired';
   if (upstream && upstream.configured && upstream.reachable === false) return 'Upstream unreachable';
   return undefined;
 }
@@ -93,7 +99,7 @@ export interface HealthCacheOptions {
 /**
  * The health answer as a JSON string, rebuilt only when something in it may have changed: the second
  * (its times are whole seconds), the key set, the previous key's window closing, the last reload, the
- * upstream state or readiness. Checking that costs a few comparisons per request; building costs far more.
+ * upstream state, readiness or the certificate. Checking that costs a few comparisons per request; building costs far more.
  */
 export function createHealthCache(options: HealthCacheOptions): { body(): string | Promise<string> } {
   const { store, clock } = options;
@@ -104,11 +110,12 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
   let upstreamInfo: UpstreamInfo | undefined;
   let accepting = true;
   let trust: ServerStatus['fileTrust'];
+  let tls: CertificateSummary | undefined;
   const build = (info: UpstreamInfo): string => {
     const now = clock();
     const status = options.status();
     if (now < validUntil && store.version === version && status.lastReload === reload && info === upstreamInfo
-      && status.accepting === accepting && status.fileTrust === trust) return text;
+      && status.accepting === accepting && status.fileTrust === trust && status.tls === tls) return text;
     text = JSON.stringify(healthBody({ description: store.describe(), now, startedAt: options.startedAt, version: options.version,
       maxKeyAgeMs: options.maxKeyAgeMs, status, upstream: info }));
     // Good until the next whole second, or the moment the previous key's window closes if that is sooner.
@@ -118,6 +125,7 @@ export function createHealthCache(options: HealthCacheOptions): { body(): string
     upstreamInfo = info;
     accepting = status.accepting;
     trust = status.fileTrust;
+    tls = status.tls;
     return text;
   };
   return {

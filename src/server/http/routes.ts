@@ -41,7 +41,7 @@ export function createRouter(options: RouteOptions): Router {
     ctx.body = LIVE;
   });
   router.get('/readyz', async (ctx) => {
-    const reason = notReadyReason(store.loaded, status(), options.readyRequiresUpstream ? await upstream.info() : undefined);
+    const reason = notReadyReason(store.loaded, status(), options.readyRequiresUpstream ? await upstream.info() : undefined, options.clock());
     ctx.set('Cache-Control', 'no-store');
     if (reason) return sendError(ctx, { status: 503, detail: reason });
     ctx.type = 'json';
