@@ -13,6 +13,7 @@ const FAST_TESTS = [
   'test/server/*.test.ts',
   'test/server/http/**/*.test.ts',
   'test/server/reload/**/*.test.ts',
+  'test/server/tls/**/*.test.ts',
   'test/proxy/**/*.test.ts',
 ];
 
