@@ -1,0 +1,115 @@
+// startDaemon with --tls-cert/--tls-key in this process: what the TLS process tests prove of the built
+// server, on the source, where mutation testing sees it.
+import { expect } from 'chai';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/server/config.js';
+import type { Config } from '../../src/server/config.js';
+import { startDaemon } from '../../src/server/daemon.js';
+import type { Daemon } from '../../src/server/daemon.js';
+import { fingerprintOf, makeCa, makeLeaf } from '../helpers/certificates.js';
+import type { CertFiles, TestCa } from '../helpers/certificates.js';
+import { httpsFetch, servedFingerprint } from '../helpers/tls-clients.js';
+import { captureLogger, tempDir, waitFor } from './reload/helpers.js';
+
+const KEY = 'qwk_daemon_tls_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+const notAfterOf = (certFile: string): number => new Date(new X509Certificate(readFileSync(certFile)).validTo).getTime();
+
+describe('startDaemon with TLS', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let ca: TestCa;
+  let first: CertFiles;
+  let second: CertFiles;
+
+  before(async () => {
+    ({ dir, cleanup } = await tempDir());
+    ca = await makeCa(join(dir, 'ca'));
+    [first, second] = await Promise.all([makeLeaf(ca), makeLeaf(ca)]);
+  });
+  after(() => cleanup());
+
+  /** A daemon on 127.0.0.1:0 serving `first` from files of its own (so a test may replace them). */
+  async function start(flags: string[] = []): Promise<{ daemon: Daemon; port: number; cert: string; key: string; log: ReturnType<typeof captureLogger>; close(): Promise<void> }> {
+    const home = join(dir, `d-${Math.random().toString(36).slice(2)}`);
+    await mkdir(join(home, 'api'), { recursive: true });
+    const cert = join(home, 'tls.crt');
+    const key = join(home, 'tls.key');
+    await copyFile(first.cert, cert);
+    await copyFile(first.key, key);
+    const keyFile = join(home, 'api', '.api_key');
+    const log = captureLogger();
+    const config = loadConfig(['--port', '0', '--key-file', keyFile, '--tls-cert', cert, '--tls-key', key, ...flags], { QWEN_API_KEY: KEY }) as Config;
+    const daemon = await startDaemon(config, log.logger, '1.2.3');
+    return { daemon, port: (daemon.server.address() as AddressInfo).port, cert, key, log, close: () => daemon.shutdown('test') };
+  }
+
+  it('serves HTTPS, says so in its url, and describes the certificate in health', async () => {
+    const running = await start();
+    try {
+      expect(running.daemon.url).to.equal(`https://127.0.0.1:${running.port}`);
+      const answer = await httpsFetch(`${running.daemon.url}/api/v1/health`, { ca: ca.cert }, { headers: { 'X-API-Key': KEY } });
+      expect(answer.status).to.equal(200);
+      const health = JSON.parse(answer.body) as { tls: Record<string, unknown> };
+      expect(health.tls).to.deep.include({ fingerprintSha256: fingerprintOf(first.cert), clientCertificates: 'none' });
+      expect(running.log.lines.map((l) => l.message)).to.not.include('listening beyond loopback without TLS: keys cross the network readable; use --tls-cert and --tls-key');
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('re-reads the certificate on reload (SIGHUP), and serves the new one to new handshakes', async () => {
+    const running = await start(['--watch-mode', 'poll']);
+    try {
+      await copyFile(second.cert, running.cert);
+      await copyFile(second.key, running.key);
+      await running.daemon.reload('SIGHUP');
+      await waitFor(async () => (await servedFingerprint(running.port, { ca: ca.cert })) === fingerprintOf(second.cert), 'the new certificate', 5000, 20);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('counts certificate re-reads in its metrics', async () => {
+    const running = await start();
+    try {
+      const metrics = async (): Promise<string> =>
+        (await httpsFetch(`${running.daemon.url}/metrics`, { ca: ca.cert }, { headers: { 'X-API-Key': KEY } })).body;
+      expect(await metrics()).to.match(/\nqwen_tls_certificate_checks_total 0\n/);
+      void running.daemon.reload('SIGHUP');
+      await waitFor(async () => /\nqwen_tls_certificate_checks_total 1\n/.test(await metrics()), 'the re-read counted', 5000, 20);
+      expect(await metrics()).to.match(new RegExp(`\\nqwen_tls_certificate_not_after_seconds ${Math.floor(notAfterOf(first.cert) / 1000)}\\n`));
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('closes the certificate watch on shutdown', async () => {
+    const watches = (): number => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
+    const before = watches();
+    const running = await start();
+    await running.close();
+    await waitFor(() => watches() === before, 'the watches to close', 3000, 10);
+  });
+});
+
+describe('startDaemon without TLS beyond loopback', () => {
+  it('warns that keys cross the network readable', async () => {
+    const { dir, cleanup } = await tempDir();
+    const log = captureLogger();
+    try {
+      await mkdir(join(dir, 'api'));
+      const config = loadConfig(['--port', '0', '--host', '0.0.0.0', '--key-file', join(dir, 'api', '.api_key')], { QWEN_API_KEY: KEY }) as Config;
+      const daemon = await startDaemon(config, log.logger, '1.2.3');
+      await daemon.shutdown('test');
+      expect(log.lines.find((l) => l.message === 'listening beyond loopback without TLS: keys cross the network readable; use --tls-cert and --tls-key'))
+        .to.deep.include({ level: 'warn', host: '0.0.0.0' });
+    } finally {
+      await cleanup();
+    }
+  });
+});
