@@ -12,7 +12,7 @@ import { startDaemon } from '../../src/server/daemon.js';
 import type { Daemon } from '../../src/server/daemon.js';
 import { fingerprintOf, makeCa, makeLeaf } from '../helpers/certificates.js';
 import type { CertFiles, TestCa } from '../helpers/certificates.js';
-import { httpsFetch, servedFingerprint } from '../helpers/tls-clients.js';
+import { h2Request, h2Session, httpsFetch, servedFingerprint } from '../helpers/tls-clients.js';
 import { captureLogger, tempDir, waitFor } from './reload/helpers.js';
 
 const KEY = 'qwk_daemon_tls_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
@@ -58,6 +58,21 @@ describe('startDaemon with TLS', function () {
       expect(health.tls).to.deep.include({ fingerprintSha256: fingerprintOf(first.cert), clientCertificates: 'none' });
       expect(running.log.lines.map((l) => l.message)).to.not.include('listening beyond loopback without TLS: keys cross the network readable; use --tls-cert and --tls-key');
     } finally {
+      await running.close();
+    }
+  });
+
+  it('refuses a wrong key over HTTP/2 with the usual 401 JSON, with or without a body', async () => {
+    const running = await start();
+    const session = await h2Session(running.daemon.url, { ca: ca.cert });
+    try {
+      const bare = await h2Request(session, { ':path': '/api/v1/health', 'x-api-key': 'wrong' });
+      expect([bare.status, bare.body]).to.deep.equal([401, '{"detail":"Invalid or missing API key"}']);
+      expect(bare.headers).to.not.have.property('connection');
+      const withBody = await h2Request(session, { ':method': 'POST', ':path': '/api/v1/edit', 'x-api-key': 'wrong' }, [Buffer.from('image')]);
+      expect(withBody.status).to.equal(401);
+    } finally {
+      session.close();
       await running.close();
     }
   });
