@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHttpUrl, parsePort, positiveDuration,
+  atMost, nonEmpty, oneOf, parseBoolean, parseByteSize, parseCount, parseHttpUrl, parsePort, positiveDuration,
 } from '../../src/server/config-values.js';
 
 describe('config values: parsePort', () => {
@@ -85,8 +85,9 @@ describe('config values: parseByteSize', () => {
     expect(sizes).to.deep.equal([1_048_576, 10, 524_288, 524_288, 104_857_600, 104_857_600, 1_073_741_824, 1_073_741_824, 2048, 3072, 1536]);
   });
 
-  it('rounds a fraction of a byte down', () => {
+  it('rounds a fraction of a byte down, with as many decimals as given', () => {
     expect(parseByteSize('1.5')).to.equal(1);
+    expect(parseByteSize('1.25k')).to.equal(1280);
   });
 
   it('refuses other units, signs, words and empty text', () => {
@@ -97,5 +98,15 @@ describe('config values: parseByteSize', () => {
 
   it('refuses 0 and sizes too large to count exactly', () => {
     for (const bad of ['0', '0.5', '9999999999g']) expect(() => parseByteSize(bad), bad).to.throw(RangeError, `size "${bad}" is out of range`);
+  });
+});
+
+describe('config values: atMost', () => {
+  it('takes a duration up to the limit, the limit itself included', () => {
+    expect(atMost(5000, 5000, '--max-grace')).to.equal(5000);
+  });
+
+  it('refuses one over it, naming both in the units they were given in', () => {
+    expect(() => atMost(8 * 86_400_000, 7 * 86_400_000, '--max-grace')).to.throw(RangeError, '8d is longer than --max-grace (7d)');
   });
 });

@@ -1,7 +1,7 @@
 // startDaemon in this process: port 0, a temporary key directory, an injected logger. What the
 // process tests prove of the built server, proved here of the source, where mutation testing sees it.
 import { expect } from 'chai';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -75,6 +75,7 @@ describe('startDaemon: start-up', () => {
       });
       expect(running.daemon.url).to.equal(`http://127.0.0.1:${running.port}`);
       expect((await get(running.port, '/livez')).status).to.equal(200);
+      expect(messages(running.log).filter((m) => String(m).startsWith('listening beyond loopback'))).to.deep.equal([]);
     } finally {
       await running.close();
     }
@@ -198,6 +199,22 @@ describe('startDaemon: keys at run time', () => {
       await running.daemon.reload('test');
       expect((await get(running.port, '/api/v1/health', OLD_KEY)).status).to.equal(200);
       expect((await get(running.port, '/api/v1/health', NEW_KEY)).status).to.equal(200);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('reports key files others can write in health and metrics', async function () {
+    if (process.platform === 'win32') this.skip();
+    const running = await start([], async (keyFile) => {
+      await writeFile(keyFile, `${NEW_KEY}\n`, { mode: 0o600 });
+      await chmod(keyFile, 0o660);
+    });
+    try {
+      const health = bodyOf((await get(running.port, '/api/v1/health', NEW_KEY)).text) as { fileTrust: { ok: boolean; writableByOthers: Array<{ path: string }> } };
+      expect(health.fileTrust.ok).to.equal(false);
+      expect(health.fileTrust.writableByOthers.map((f) => f.path)).to.deep.equal([running.keyFile]);
+      expect((await get(running.port, '/metrics', NEW_KEY)).text).to.match(/\nqwen_key_files_writable_by_others 1\n/);
     } finally {
       await running.close();
     }
@@ -391,6 +408,43 @@ describe('startDaemon: forwarding and shutdown', () => {
 });
 
 describe('startDaemon: what shutdown ends', () => {
+  it('cuts what still runs at --drain-timeout, says so, and stops', async () => {
+    const held: ServerResponse[] = [];
+    const upstream = createServer((_req, res) => held.push(res));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const running = await start(['--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, '--drain-timeout', '100ms']);
+    try {
+      const key = await running.key();
+      const socket = await openSocket(running.port);
+      socket.write(`GET /api/v1/never HTTP/1.1\r\nHost: x\r\nX-API-Key: ${key}\r\n\r\n`);
+      await waitFor(() => held.length === 1, 'the forwarded request', 5000);
+      const cut = closedBy(socket, 5000);
+      await Promise.race([running.daemon.shutdown('SIGTERM'), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      expect(running.log.lines.find((l) => l.message === 'drain timeout reached; closing remaining connections'))
+        .to.deep.include({ level: 'warn', drainTimeoutMs: 100 });
+      expect((await cut).closed).to.equal(true);
+      expect(messages(running.log)).to.include('stopped');
+    } finally {
+      await running.close();
+      upstream.closeAllConnections();
+      upstream.close();
+    }
+  });
+
+  it('cuts every connection when told to (a second signal)', async () => {
+    const running = await start();
+    try {
+      const socket = await openSocket(running.port);
+      socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => socket.once('data', resolve));
+      const cut = closedBy(socket, 2000);
+      running.daemon.closeAllConnections();
+      expect((await cut).closed).to.equal(true);
+    } finally {
+      await running.close();
+    }
+  });
+
   it('closes its key watch, which would keep the process alive', async () => {
     const watches = (): number => process.getActiveResourcesInfo().filter((r) => r === 'FSEventWrap').length;
     const before = watches();

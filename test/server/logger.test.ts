@@ -72,6 +72,15 @@ describe('createLogger', () => {
     expect(lines[1]!.split(' ').slice(1).join(' ')).to.equal('info stopped');
   });
 
+  it('writes an Error logged as the message by its text on a terminal too, without a stack', () => {
+    const out = sink();
+    const logger = createLogger({ level: 'info', json: false, stream: out.stream });
+    logger.error(new Error('boom'));
+    const text = plain(out.text());
+    expect(text).to.match(/ error boom\n$/);
+    expect(text).to.not.include('stack');
+  });
+
   it('colours the level on a terminal', () => {
     const out = sink();
     const logger = createLogger({ level: 'info', json: false, stream: out.stream });

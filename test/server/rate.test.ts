@@ -14,6 +14,10 @@ describe('parseRate', () => {
     }
   });
 
+  it('refuses anything after the period, even past a line break', () => {
+    expect(() => parseRate('5/1m\nx')).to.throw(RangeError);
+  });
+
   it('passes on why a period is not a duration', () => {
     expect(() => parseRate('5/10')).to.throw(RangeError, 'needs a unit');
     expect(() => parseRate('5/1m/1m')).to.throw(RangeError, 'invalid duration "1m/1m"');

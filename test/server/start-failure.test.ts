@@ -75,9 +75,16 @@ describe('describeStartFailure', () => {
     expect(odd).to.include('into /srv/qwen/api/.api_key: a string; ');
   });
 
-  it('takes only E-codes for system errors: a Node error code is not one', () => {
-    const cause = Object.assign(new Error('bad option'), { code: 'ERR_INVALID_ARG_TYPE' });
-    expect(describeStartFailure(new FirstKeyError('k', { cause }), settings).line).to.include('into /srv/qwen/api/.api_key: bad option; ');
+  it('takes only E-codes for system errors: a Node or undici error code is not one', () => {
+    for (const code of ['ERR_INVALID_ARG_TYPE', 'UND_ERR_SOCKET']) {
+      const cause = Object.assign(new Error('bad option'), { code });
+      expect(describeStartFailure(new FirstKeyError('k', { cause }), settings).line, code).to.include('into /srv/qwen/api/.api_key: bad option; ');
+    }
+  });
+
+  it('copes with a failure without a cause, or nothing thrown at all', () => {
+    expect(describeStartFailure(new FirstKeyError('k', { cause: undefined }), settings).line).to.include('into /srv/qwen/api/.api_key: undefined; ');
+    expect(describeStartFailure(undefined, settings)).to.deep.equal({ exitCode: 1, line: 'cannot start: undefined' });
   });
 
   it('looks five causes deep at most', () => {
