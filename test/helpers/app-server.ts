@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/server/http/app.js';
 import type { AppOptions } from '../../src/server/http/app.js';
@@ -21,6 +22,8 @@ export interface TestApp {
   port: number;
   store: KeyStore;
   status: ServerStatus;
+  /** The node:http server the app answers on. */
+  server: Server;
   /** Every JSON line the app's logger wrote. */
   logs: Record<string, unknown>[];
   close(): Promise<void>;
@@ -48,6 +51,7 @@ export async function startApp(overrides: Partial<AppOptions> & { noKey?: boolea
     port,
     store,
     status,
+    server,
     logs,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

@@ -122,4 +122,52 @@ describe('connection guard', () => {
       await g.close();
     }
   });
+
+  it('counts a client\'s remaining connections when one of several closes', async () => {
+    const g = await guarded({ max: 10, perClient: 2 });
+    try {
+      const first = await g.connect();
+      await g.connect();
+      await opened(g.guard, 2);
+      first.destroy();
+      await opened(g.guard, 1);
+      await g.connect();
+      await opened(g.guard, 2);
+      expect((await closedBy(await g.connect(), 2000)).closed, 'the third at a cap of two').to.equal(true);
+      expect(g.guard.counts.per_ip).to.equal(1);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('logs a refusal at the total cap with the total as its maximum', async () => {
+    const g = await guarded({ max: 1, perClient: 5 });
+    try {
+      const held = await g.connect();
+      await opened(g.guard, 1);
+      g.guard.trust(g.serverEnd(held));
+      await closedBy(await g.connect('127.0.0.2'), 2000);
+      const lines = g.lines.filter((l) => l.message === 'connections refused');
+      expect(lines.map(({ level, limit, client, max, count }) => ({ level, limit, client, max, count })))
+        .to.deep.equal([{ level: 'warn', limit: 'total', client: '127.0.0.2', max: 1, count: 1 }]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('logs the first eviction, naming the client evicted, with the total as its maximum', async () => {
+    const g = await guarded({ max: 1 });
+    try {
+      await g.connect('127.0.0.4');
+      await opened(g.guard, 1);
+      await g.connect('127.0.0.5');
+      await opened(g.guard, 1);
+      const lines = g.lines.filter((l) => l.message === 'connections evicted');
+      expect(lines.map(({ level, limit, client, max, count }) => ({ level, limit, client, max, count })))
+        .to.deep.equal([{ level: 'warn', limit: 'total', client: '127.0.0.4', max: 1, count: 1 }]);
+      expect(g.lines.filter((l) => l.message === 'connections refused')).to.deep.equal([]);
+    } finally {
+      await g.close();
+    }
+  });
 });

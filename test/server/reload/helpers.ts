@@ -28,6 +28,21 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
   }
 }
 
+/**
+ * Resolves once an interval of `ms` has fired `times` times. For showing that something does NOT happen
+ * within a timer's period: a timer of that period started earlier fires first, however busy the machine.
+ */
+export function periods(ms: number, times: number): Promise<void> {
+  return new Promise((resolve) => {
+    let fired = 0;
+    const timer = setInterval(() => {
+      if (++fired < times) return;
+      clearInterval(timer);
+      resolve();
+    }, ms);
+  });
+}
+
 /** Resolves after `ms`; only for spacing writes the way a writer would, never for waiting on results. */
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

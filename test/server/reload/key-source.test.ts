@@ -8,7 +8,8 @@ import { generateKey } from '../../../src/core/key.js';
 import { readKeyFile, writeKeyFile } from '../../../src/core/key-file.js';
 import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
 import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
-import { DEVELOPMENT_KEY } from '../../../src/server/reload/key-source.js';
+import { DEVELOPMENT_KEY, FirstKeyError, InvalidEnvKeyError, resolveInitialKey } from '../../../src/server/reload/key-source.js';
+import type { InitialKeyEnv } from '../../../src/server/reload/key-source.js';
 import { waitFor } from './helpers.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { captureLogger, tempDir } from './helpers.js';
@@ -171,5 +172,79 @@ describe('initial key source order', function () {
     await reloader.reload('test');
     expect(store.verify(key)).to.equal('current');
     expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
+  });
+});
+
+describe('resolveInitialKey: what it says and throws', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await mkdir(join(dir, 'api'));
+  });
+  afterEach(() => cleanup());
+  const resolveWith = (env: InitialKeyEnv, keyFile = join(dir, 'api', '.api_key')) => {
+    const log = captureLogger();
+    return { log, result: resolveInitialKey({ keyFile, env, logger: log.logger, clock: () => Date.UTC(2026, 0, 1) }) };
+  };
+
+  it('takes an empty QWEN_API_KEY as none', async () => {
+    const { result } = resolveWith({ apiKey: '', development: true });
+    expect(await result).to.deep.equal({ key: DEVELOPMENT_KEY, source: 'development' });
+  });
+
+  it('says in the error what is wrong with an invalid QWEN_API_KEY, as "it", with its code, and keeps the cause', async () => {
+    const { result } = resolveWith({ apiKey: 'has a space', development: false });
+    const err = await result.then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.an.instanceOf(InvalidEnvKeyError);
+    expect((err as InvalidEnvKeyError).message).to.equal('QWEN_API_KEY is not a valid key: it contains whitespace, control or non-ASCII characters (KEY_INVALID_CHARS)');
+    expect((err as InvalidEnvKeyError).code).to.equal('KEY_INVALID_CHARS');
+    expect((err as Error).cause).to.be.an.instanceOf(KeyFileError);
+  });
+
+  it('names a QWEN_API_KEY that is too long as "it" too', async () => {
+    const { result } = resolveWith({ apiKey: 'k'.repeat(2000), development: false });
+    const err = await result.then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).to.equal('QWEN_API_KEY is not a valid key: it is 2000 characters; at most 1024 are accepted (KEY_TOO_LARGE)');
+  });
+
+  it('warns about the development key with its source and the key file it looked for', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    const { log, result } = resolveWith({ development: true }, keyFile);
+    await result;
+    expect(log.lines).to.deep.equal([{
+      level: 'warn', message: 'USING THE INSECURE DEVELOPMENT KEY: no key file and no QWEN_API_KEY; never run like this outside development',
+      source: 'development', keyFile,
+    }]);
+  });
+
+  it('says how to see a generated key, with the command given or manage-key show', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    const given = resolveWith({ development: false, showKeyCommand: 'scripts/manage-key show' }, keyFile);
+    await given.result;
+    expect(given.log.lines).to.deep.equal([{
+      level: 'info', message: 'generated a new API key into the key file; see it with: scripts/manage-key show', keyFile,
+    }]);
+    const other = join(dir, 'other', '.api_key');
+    await mkdir(join(dir, 'other'));
+    const fallback = resolveWith({ development: false }, other);
+    await fallback.result;
+    expect(fallback.log.lines.map((l) => l.message)).to.deep.equal(['generated a new API key into the key file; see it with: manage-key show']);
+  });
+
+  it('throws a FirstKeyError naming the key file and the cause when the key cannot be written', async () => {
+    await writeFile(join(dir, 'not-a-dir'), 'x');
+    const keyFile = join(dir, 'not-a-dir', 'api', '.api_key');
+    const { result } = resolveWith({ development: false }, keyFile);
+    const err = await result.then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.an.instanceOf(FirstKeyError);
+    expect((err as FirstKeyError).name).to.equal('FirstKeyError');
+    expect((err as FirstKeyError).keyFile).to.equal(keyFile);
+    expect((err as Error).message).to.match(new RegExp(`^cannot generate a first-run key into ${keyFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S`));
+    expect((err as Error).message).to.include(((err as Error).cause as Error).message);
+  });
+
+  it('names a cause that is not an error by its text', () => {
+    expect(new FirstKeyError('/k', { cause: 'disk on fire' }).message).to.equal('cannot generate a first-run key into /k: disk on fire');
   });
 });

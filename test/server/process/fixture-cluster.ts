@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import winston from 'winston';
-import { isClusterPrimary, parseWorkers, runPrimary } from '../../src/server/workers.js';
+import { isClusterPrimary, parseWorkers, runPrimary } from '../../../src/server/workers.js';
 
 const workers = parseWorkers(process.argv[2] ?? '2');
 const logger = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Console()] });
