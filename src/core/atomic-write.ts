@@ -41,8 +41,11 @@ export async function writeAll(handle: FileHandle, data: Buffer, position: numbe
   }
 }
 
-/** Makes a rename in `dir` durable; best effort, since directories cannot be opened for fsync on Windows. */
-export async function fsyncDirectory(dir: string): Promise<void> {
+/**
+ * Makes a rename in `dir` durable; best effort, since directories cannot be opened for fsync on Windows.
+ * Resolves to whether the directory was synced.
+ */
+export async function fsyncDirectory(dir: string): Promise<boolean> {
   try {
     const handle = await open(dir, 'r');
     try {
@@ -50,7 +53,8 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     } finally {
       await handle.close();
     }
+    return true;
   } catch {
-    /* best effort */
+    return false;
   }
 }

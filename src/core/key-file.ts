@@ -17,7 +17,11 @@ export interface WriteKeyFileOptions {
   platform?: NodeJS.Platform;
   /** The atomic replacement, injectable so its failures (EXDEV, EBUSY, EPERM) can be tested anywhere. */
   replace?: typeof replaceFile;
+  /** Waits between Windows retries; injectable so a test sees the backoff without spending it. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Reads and validates the key in `path`; throws a typed KeyFileError, never returns a partial key.
@@ -72,7 +76,7 @@ export async function writeSecretFile(path: string, content: Buffer, options: Se
       }
       // On Windows a rename over a file another process holds open fails for a moment.
       if (platform === 'win32' && isErrnoCode(err, 'EPERM', 'EBUSY', 'EACCES') && attempt < 8) {
-        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+        await (options.sleep ?? sleepFor)(10 * 2 ** attempt);
         continue;
       }
       throw new KeyFileError(code, `cannot write ${label} ${path}: ${(err as Error).message}`, { cause: err });
@@ -82,13 +86,9 @@ export async function writeSecretFile(path: string, content: Buffer, options: Se
 
 // Overwrite, then cut the tail: the file is never empty, and keys of equal length are never torn.
 async function writeInPlace(path: string, bytes: Buffer, { label, code }: SecretFileOptions): Promise<void> {
-  let handle: FileHandle;
+  let handle: FileHandle | undefined;
   try {
     handle = await openRegular(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
-  } catch (err) {
-    throw new KeyFileError(code, `cannot rewrite ${label} ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
     await handle.chmod(SECRET_FILE_MODE);
     await writeAll(handle, bytes, 0);
     await handle.truncate(bytes.length);
@@ -96,6 +96,6 @@ async function writeInPlace(path: string, bytes: Buffer, { label, code }: Secret
   } catch (err) {
     throw new KeyFileError(code, `cannot rewrite ${label} ${path}: ${(err as Error).message}`, { cause: err });
   } finally {
-    await handle.close();
+    await handle?.close();
   }
 }

@@ -18,11 +18,12 @@ export const LOCK_WAIT_MS = 15_000;
 
 /**
  * Runs `fn` while holding the key file's lock. A lock left by a killed process goes stale
- * after 2 s (the lock library's minimum) and is taken over; a live holder refreshes it.
+ * after 2 s (the lock library's minimum) and is taken over; a live holder refreshes it. A writer
+ * waits `waitMs` (LOCK_WAIT_MS) for another.
  */
-export async function withKeyLock<T>(keyFile: string, fn: () => Promise<T>): Promise<T> {
+export async function withKeyLock<T>(keyFile: string, fn: () => Promise<T>, waitMs = LOCK_WAIT_MS): Promise<T> {
   let compromised: Error | undefined;
-  const release = await acquire(keyFile, (err) => {
+  const release = await acquire(keyFile, waitMs, (err) => {
     compromised = err;
   });
   try {
@@ -35,8 +36,8 @@ export async function withKeyLock<T>(keyFile: string, fn: () => Promise<T>): Pro
 }
 
 // The library's own retries would also retry ENOENT/EACCES for ~20 s; only a held lock is worth waiting for.
-async function acquire(keyFile: string, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+async function acquire(keyFile: string, waitMs: number, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
   for (let attempt = 0; ; attempt++) {
     try {
       return await lockfile.lock(keyFile, {
@@ -55,7 +56,7 @@ async function acquire(keyFile: string, onCompromised: (err: Error) => void): Pr
         continue;
       }
       const reason = isErrnoCode(err, 'ELOCKED')
-        ? `another run still holds ${lockPathFor(keyFile)} after ${LOCK_WAIT_MS / 1000} s`
+        ? `another run still holds ${lockPathFor(keyFile)} after ${waitMs / 1000} s`
         : (err as Error).message;
       throw new KeyFileError('LOCK_FAILED', `cannot lock ${keyFile}: ${reason}`, { cause: err });
     }

@@ -18,6 +18,8 @@ export interface PrimaryOptions {
   cluster?: Cluster;
   /** Where SIGTERM/SIGINT/SIGHUP arrive: the entry point's `process`. */
   signals: NodeJS.EventEmitter;
+  /** How long a worker ran is measured with it. */
+  clock?: () => number;
 }
 
 /** Most workers accepted: a typo such as `--workers 80000` must not fork a process storm. */
@@ -51,6 +53,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const initialBackoff = options.restartBackoffMs ?? 100;
   const maxBackoff = options.maxBackoffMs ?? 10_000;
   const stableAfter = options.stableAfterMs ?? 10_000;
+  const clock = options.clock ?? Date.now;
   const slots = new Map<Worker, Slot>();
   const restarts = new Set<NodeJS.Timeout>();
   let everListened = false;
@@ -61,7 +64,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   return new Promise<number>((resolve) => {
     const fork = (index: number, crashes: number): void => {
       const worker = c.fork();
-      slots.set(worker, { index, startedAt: Date.now(), crashes, listened: false });
+      slots.set(worker, { index, startedAt: clock(), crashes, listened: false });
       log.info('worker started', { worker: index, pid: worker.process.pid });
     };
     const finish = (): void => {
@@ -97,7 +100,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         stop('SIGTERM');
         return;
       }
-      const crashes = Date.now() - slot.startedAt >= stableAfter ? 0 : slot.crashes + 1;
+      const crashes = clock() - slot.startedAt >= stableAfter ? 0 : slot.crashes + 1;
       const delayMs = Math.min(maxBackoff, initialBackoff * 2 ** Math.max(0, crashes - 1));
       log.info('restarting worker', { worker: slot.index, delayMs });
       const timer = setTimeout(() => { restarts.delete(timer); fork(slot.index, crashes); }, delayMs);

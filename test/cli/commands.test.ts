@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/commands.js';
@@ -150,6 +151,88 @@ describe('cli-commands', () => {
     expect(r.code).to.equal(0);
     expect(r.stdout).to.include('valid until 2024-07-01 09:10:00');
     expect(r.stdout).to.include('assuming the server\'s default grace of 10m');
+  });
+
+  describe('what each command reads from the environment and warns about', () => {
+    const keyFile = () => join(dir, 'api', '.api_key');
+
+    it('prints its version, or "unknown" when it was not given one, and help only for help', async () => {
+      expect(await cli(dir, ['--version'], { version: '1.2.3' })).to.deep.equal({ code: 0, stdout: 'manage-key (qwen-key-daemon) 1.2.3\n', stderr: '' });
+      expect((await cli(dir, ['--version'])).stdout).to.equal('manage-key (qwen-key-daemon) unknown\n');
+      expect((await cli(dir, ['help'], { version: '1.2.3' })).stdout).to.not.include('1.2.3');
+    });
+
+    it('generate says which key it made, where, and that servers pick it up', async () => {
+      const r = await cli(dir, ['generate']);
+      const key = r.stdout.trim();
+      expect(r.stderr).to.equal(`Generated a new key (sha256:${createHash('sha256').update(key).digest('hex').slice(0, 12)}) in ${keyFile()}; `
+        + `logged in ${keyFile()}_history.\nRunning servers pick up the new key by themselves; give it to your clients.\n`);
+    });
+
+    it('show prints nothing on stderr for a key from the key file', async () => {
+      await cli(dir, ['generate']);
+      expect((await cli(dir, ['show'])).stderr).to.equal('');
+    });
+
+    it('readers warn once, on stderr, about key files others can write; writers refuse them instead', async () => {
+      await cli(dir, ['generate']);
+      await chmod(join(dir, 'api'), 0o770);
+      const warning = `manage-key: warning: directory ${join(dir, 'api')} is writable by its group; whoever can write there can change which keys are valid (chmod go-w)\n`;
+      for (const argv of [['show'], ['history'], ['status']]) {
+        const r = await cli(dir, argv);
+        expect([r.code, r.stderr.split('\n')[0] + '\n'], argv[0]).to.deep.equal([0, warning]);
+      }
+      for (const argv of [['generate', '--force'], ['rotate']]) {
+        const r = await cli(dir, argv);
+        expect(r.code, argv[0]).to.equal(1);
+        expect(r.stderr, argv[0]).to.not.include('warning');
+        expect(r.stderr, argv[0]).to.match(/refusing to write .* it is in a directory writable by its group/);
+      }
+    });
+
+    it('status opens no window from a history others can write, as servers do', async () => {
+      await cli(dir, ['generate']);
+      await cli(dir, ['rotate', '--grace', '1h']);
+      const trusted = JSON.parse((await cli(dir, ['status', '--json'])).stdout) as { historyTrusted: boolean; previous: { valid: boolean } };
+      expect([trusted.historyTrusted, trusted.previous.valid]).to.deep.equal([true, true]);
+      await chmod(join(dir, 'api'), 0o770);
+      const untrusted = JSON.parse((await cli(dir, ['status', '--json'])).stdout) as { historyTrusted: boolean; previous: unknown };
+      expect([untrusted.historyTrusted, untrusted.previous]).to.deep.equal([false, null]);
+    });
+
+    it('takes QWEN_KEY_GRACE for status and test only, and never over --grace', async () => {
+      await cli(dir, ['generate']);
+      const rotated = await cli(dir, ['rotate'], { env: { QWEN_KEY_GRACE: '1h' } });
+      expect(rotated.stderr).to.include('The old key stays valid for the server\'s own grace window');
+      expect((await cli(dir, ['status', '--grace', '1m'], { env: { QWEN_KEY_GRACE: '1h' } })).stdout).to.include('valid until 2024-07-01 09:01:00');
+      expect((await cli(dir, ['status', '--json'], { env: { QWEN_KEY_GRACE: 'junk' } })).code, 'a bad QWEN_KEY_GRACE').to.equal(2);
+      expect((await cli(dir, ['show'], { env: { QWEN_KEY_GRACE: 'junk' } })).code, 'show ignores QWEN_KEY_GRACE').to.equal(0);
+      expect((await cli(dir, ['test', '--url', 'http://127.0.0.1:9'], { env: { QWEN_KEY_GRACE: 'junk' } })).code, 'test reads it').to.equal(2);
+    });
+
+    it('takes QWEN_MAX_GRACE for status, test and rotate only', async () => {
+      await cli(dir, ['generate']);
+      for (const command of ['status', 'test', 'rotate']) {
+        expect((await cli(dir, [command], { env: { QWEN_MAX_GRACE: 'junk' } })).code, command).to.equal(2);
+      }
+      for (const command of ['show', 'history']) {
+        expect((await cli(dir, [command], { env: { QWEN_MAX_GRACE: 'junk' } })).code, command).to.equal(0);
+      }
+    });
+
+    it('lets rotate --grace be exactly the maximum', async () => {
+      await cli(dir, ['generate']);
+      expect((await cli(dir, ['rotate', '--grace', '7d'])).code).to.equal(0);
+      expect((await cli(dir, ['rotate', '--grace', '2h', '--max-grace', '1h'])).code).to.equal(2);
+    });
+
+    it('names the full path of a missing key file for every command that needs one', async () => {
+      for (const command of ['rotate', 'status', 'test']) {
+        const r = await cli(dir, [command]);
+        expect([r.code, r.stderr], command).to.deep.equal([1, `manage-key: no key file at ${keyFile()} (the default, api/.api_key under the current directory); `
+          + 'run manage-key in the directory the server runs in, or name the key file with --key-file FILE (or QWEN_API_KEY_FILE); "manage-key generate" creates a key there\n']);
+      }
+    });
   });
 
   describe('test', () => {

@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat, utimes } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readKeyFile } from '../../src/core/key-file.js';
 import { lockPathFor } from '../../src/core/lock.js';
 import { HISTORY_LINE, PRINTED_KEY, history, requireBuild, runCli, seededRandom, startCli, workDir } from './processes.js';
 
-const ROTATIONS = 200;
+// Each run is killed at a random moment of a typical run; 80 of them reach every step of a rotation many
+// times over (the seed is printed, so a failure repeats) and keep the suite within its time.
+const ROTATIONS = 80;
 
 describe('manage-key killed at random moments (processes)', function () {
   this.timeout(150_000);
@@ -51,13 +53,15 @@ describe('manage-key killed at random moments (processes)', function () {
     while (!existsSync(lockPathFor(keyFile)) && !holder.exited()) await new Promise((resolve) => setImmediate(resolve));
     holder.kill('SIGKILL');
     await holder.done;
-    const lockStayed = existsSync(lockPathFor(keyFile));
+    // A holder that finished before the kill left no lock: leave one as a killed holder would, so the
+    // wait for it to go stale is always what is measured.
+    if (!existsSync(lockPathFor(keyFile))) await mkdir(lockPathFor(keyFile));
     const started = Date.now();
     await expectSound(at('lock holder'));
     await rotateToCompletion(at('lock holder'));
     const realRecoveryMs = Date.now() - started;
     // Taken over once stale (2 s after it was made), not at once and not after the full wait.
-    if (lockStayed) expect(realRecoveryMs).to.be.within(1000, 15_000);
+    expect(realRecoveryMs).to.be.within(1000, 15_000);
 
     // The typical length of one run bounds the random kill moments.
     const times: number[] = [];

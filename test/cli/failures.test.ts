@@ -29,6 +29,57 @@ describe('cli-errors', () => {
     expect(describeFailure(write, '/k')).to.equal('cannot write the key file /k: cannot open /k.123: read-only file system (EROFS); nothing was changed in it');
   });
 
+  it('explains each kind of unusable key file the same way', () => {
+    for (const code of ['KEY_EMPTY', 'KEY_TOO_LARGE', 'KEY_INVALID_CHARS', 'KEY_BAD_ENCODING'] as const) {
+      expect(describeFailure(new KeyFileError(code, 'what is wrong'), '/k'), code)
+        .to.equal('the key file /k does not hold a usable key: what is wrong (fix it, or replace it with "manage-key generate --force")');
+    }
+  });
+
+  it('passes refusals that already name the path and the reason through as they are', () => {
+    for (const code of ['KEY_EXISTS', 'KEY_NOT_REGULAR', 'KEY_READ_TIMEOUT', 'KEY_UNTRUSTED'] as const) {
+      expect(describeFailure(new KeyFileError(code, `refusal ${code}`), '/k'), code).to.equal(`refusal ${code}`);
+    }
+  });
+
+  it('names the system error behind an unreadable key file, or only the file when there is none', () => {
+    const unreadable = new KeyFileError('KEY_UNREADABLE', 'x', { cause: errno('EACCES', 'open', '/k') });
+    expect(describeFailure(unreadable, '/k')).to.equal('cannot read the key file /k: cannot open /k: permission denied (EACCES)');
+    expect(describeFailure(new KeyFileError('KEY_UNREADABLE', 'x'), '/k')).to.equal('cannot read the key file /k');
+    expect(describeFailure(new KeyFileError('KEY_WRITE_FAILED', 'x'), '/k')).to.equal('cannot write the key file /k; nothing was changed in it');
+  });
+
+  it('finds the system error within the first five errors of the cause chain, and only known ones', () => {
+    const deep = (depth: number, code: string) => {
+      let err: Error = errno(code, 'rename', '/k.tmp');
+      for (let i = 0; i < depth; i++) err = new Error(`wrapper ${i}`, { cause: err });
+      return new KeyFileError('KEY_WRITE_FAILED', 'x', { cause: err });
+    };
+    expect(describeFailure(deep(3, 'EXDEV'), '/k')).to.equal(`cannot write the key file /k: cannot replace /k.tmp: ${errno('EXDEV', 'rename', '/k.tmp').message} (EXDEV); nothing was changed in it`);
+    for (const code of ['EBUSY', 'EIO', 'EPERM']) expect(describeFailure(deep(0, code), '/k'), code).to.include(`(${code})`);
+    // The key-file error and four causes below it are looked at; a fifth cause is not.
+    expect(describeFailure(deep(3, 'EBUSY'), '/k'), 'the fifth error').to.include('(EBUSY)');
+    expect(describeFailure(deep(4, 'EBUSY'), '/k'), 'the sixth error').to.equal('cannot write the key file /k; nothing was changed in it');
+    expect(describeFailure(deep(0, 'EWHATEVER'), '/k'), 'unknown code').to.equal('cannot write the key file /k; nothing was changed in it');
+  });
+
+  it('keeps the lock library\'s own words for a lock another run holds', () => {
+    const held = new KeyFileError('LOCK_FAILED', 'cannot lock /k: another run still holds /k.lock after 15 s', { cause: errno('ELOCKED', 'lock', '/k.lock') });
+    expect(describeFailure(held, '/k')).to.equal('cannot lock /k: another run still holds /k.lock after 15 s');
+    expect(describeFailure(new KeyFileError('LOCK_FAILED', 'lost the lock on /k: gone'), '/k')).to.equal('lost the lock on /k: gone');
+  });
+
+  it('names a system error without a path or call by its words and code alone', () => {
+    expect(describeFailure(Object.assign(new Error('x'), { code: 'EACCES' }), '/k')).to.equal('permission denied (EACCES)');
+    expect(describeFailure(Object.assign(new Error('x'), { code: 'EACCES', syscall: 'chmod', path: '/k' }), '/k')).to.equal('chmod /k: permission denied (EACCES)');
+  });
+
+  it('puts anything thrown, even a non-error, on one line', () => {
+    expect(describeFailure('plain\r\n  text', '/k')).to.equal('unexpected error: plain text');
+    expect(describeFailure(undefined, '/k')).to.equal('unexpected error: undefined');
+    expect(describeFailure(new Error('a\n\n\nb'), '/k')).to.equal('unexpected error: a b');
+  });
+
   it('describes bare system errors and anything else on one line', () => {
     expect(describeFailure(errno('ENOSPC', 'write', '/h'), '/k')).to.equal('cannot write /h: no space left on the device (ENOSPC)');
     expect(describeFailure(new Error('two\nlines'), '/k')).to.equal('unexpected error: two lines');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { HISTORY_LINE, PRINTED_KEY, WRAPPER, history, requireBuild, runCli, workDir } from './processes.js';
@@ -245,13 +245,16 @@ describe('manage-key (processes)', function () {
     }
   });
 
-  it('works through a symlink to scripts/manage-key, from any directory', async () => {
-    const link = join(dir, 'bin-manage-key');
+  it('works through a symlink to scripts/manage-key, run from a directory that is neither the checkout nor the key\'s', async () => {
+    const link = join(dir, 'bin', 'manage-key');
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(join(dir, 'bin'));
+    await mkdir(elsewhere);
     await symlink(WRAPPER, link);
     const r = await runCli(['generate'], { cwd: dir });
     expect(r.code).to.equal(0);
-    const viaLink = spawnSync(link, ['show'], { cwd: dir, env: { PATH: process.env.PATH }, encoding: 'utf8' });
-    expect(viaLink.status).to.equal(0);
+    const viaLink = spawnSync(link, ['show', '--key-file', join(dir, 'api', '.api_key')], { cwd: elsewhere, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(viaLink.status, viaLink.stderr).to.equal(0);
     expect(viaLink.stdout === r.stdout).to.equal(true);
   });
 

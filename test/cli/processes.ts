@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseHistory } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
 import { tempDir } from '../core/helpers.js';
+import { collect } from '../helpers/log-capture.js';
 
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,7 +48,8 @@ export function startCli(args: readonly string[], options: {
   let stderr = '';
   let exited = false;
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+  // stdout may print a key (show, rotate, generate); stderr never may, so the key-leak guard reads it.
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk; collect(String(chunk)); });
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
   const done = new Promise<Finished>((resolvePromise, reject) => {
     child.on('error', reject);

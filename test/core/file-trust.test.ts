@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { chmod, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFindings, othersCanWrite, untrustedPaths } from '../../src/core/file-trust.js';
+import { describeFindings, othersCanWrite, resolveIdentity, untrustedPaths } from '../../src/core/file-trust.js';
+import type { FileReads } from '../../src/core/regular-file.js';
 import { tempDir } from './helpers.js';
 
 describe('file trust', () => {
@@ -24,6 +25,44 @@ describe('file trust', () => {
     expect(othersCanWrite(stats(0o100666))).to.equal('writable by its group and everyone');
     expect(othersCanWrite(stats(0o40777, true))).to.equal('writable by its group and everyone');
     expect(othersCanWrite(stats(0o41777, true)), 'sticky directory').to.equal(undefined);
+    expect(othersCanWrite(stats(0o100602))).to.equal('writable by everyone');
+    expect(othersCanWrite(stats(0o101666)), 'sticky, but a file').to.equal('writable by its group and everyone');
+  });
+
+  it('takes the uid it is given, else the process\'s own on POSIX, and none on Windows', () => {
+    expect(resolveIdentity({ uid: 1234, platform: 'linux' })).to.deep.equal({ uid: 1234, posix: true });
+    expect(resolveIdentity({ platform: 'linux' })).to.deep.equal({ uid: process.geteuid!(), posix: true });
+    expect(resolveIdentity({ platform: 'win32' })).to.deep.equal({ uid: undefined, posix: false });
+  });
+
+  it('finds nothing on Windows, where owners and modes mean nothing', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    await writeFile(keyFile, 'k', { mode: 0o600 });
+    await chmod(keyFile, 0o666);
+    expect(await untrustedPaths(keyFile, { platform: 'win32' })).to.deep.equal([]);
+    expect(await untrustedPaths(keyFile, { platform: 'linux' })).to.have.length(1);
+  });
+
+  it('names a directory others can write before the key file exists', async () => {
+    await chmod(join(dir, 'api'), 0o777);
+    expect(await untrustedPaths(join(dir, 'api', '.api_key'))).to.deep.equal([
+      { path: join(dir, 'api'), role: 'directory', problem: 'writable by its group and everyone' },
+    ]);
+  });
+
+  it('skips paths that lead nowhere: a symlink loop, a file where a directory should be', async () => {
+    await symlink('loop-b', join(dir, 'api', 'loop-a'));
+    await symlink('loop-a', join(dir, 'api', 'loop-b'));
+    expect(await untrustedPaths(join(dir, 'api', 'loop-a'))).to.deep.equal([]);
+    await writeFile(join(dir, 'api', 'file'), 'x', { mode: 0o600 });
+    expect(await untrustedPaths(join(dir, 'api', 'file', '.api_key'))).to.deep.equal([]);
+  });
+
+  it('fails on any other error (a look that does not finish in time)', async () => {
+    const timeout = Object.assign(new Error('reading took too long'), { code: 'KEY_READ_TIMEOUT' });
+    const reads = { within: async () => { throw timeout; } } as unknown as FileReads;
+    const err = await untrustedPaths(join(dir, 'api', '.api_key'), { reads }).catch((e: unknown) => e);
+    expect(err).to.equal(timeout);
   });
 
   it('finds nothing in a private key directory', async () => {

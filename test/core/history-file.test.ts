@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { chmod, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Action, parseHistory } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
@@ -11,6 +11,15 @@ import { rejectionCode, tempDir } from './helpers.js';
 const T0 = new Date(2024, 4, 6, 7, 8, 9);
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const entry = (seconds: number, action: string, key: string): HistoryEntry => ({ time: at(seconds), action, key });
+
+/** File descriptors this process has open (Linux); undefined elsewhere. */
+function openDescriptors(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
 
 describe('history file', () => {
   it('reads a missing history as empty', async () => {
@@ -48,6 +57,36 @@ describe('history file', () => {
       const keys: string[] = [];
       expect(await scanHistory(path, (e) => keys.push(e.key))).to.deep.equal({ entries: 1, malformed: 1 });
       expect(keys).to.deep.equal(['k1']);
+    });
+
+    it('counts an overlong last line without a newline as malformed', async () => {
+      const path = join(dir, 'h');
+      await writeFile(path, `2024-05-06 07:08:09 | Generated | k1\n${'y'.repeat(MAX_HISTORY_LINE + 1)}`);
+      expect(await scanHistory(path, () => undefined)).to.deep.equal({ entries: 1, malformed: 1 });
+    });
+
+    it('reads an entry of exactly the longest line (4096 bytes)', async () => {
+      const path = join(dir, 'h');
+      const prefix = '2024-05-06 07:08:09 | Generated | ';
+      const key = 'k'.repeat(4096 - prefix.length);
+      await writeFile(path, `${prefix}${key}\n${prefix}${key}x\n`);
+      const keys: string[] = [];
+      expect(await scanHistory(path, (e) => keys.push(e.key))).to.deep.equal({ entries: 1, malformed: 1 });
+      expect(keys).to.deep.equal([key]);
+    });
+
+    it('skips lines of blanks without counting them', async () => {
+      const path = join(dir, 'h');
+      await writeFile(path, '   \n\t\n2024-05-06 07:08:09 | Generated | k1\n  ');
+      expect(await scanHistory(path, () => undefined)).to.deep.equal({ entries: 1, malformed: 0 });
+    });
+
+    it('closes the file after reading it', async () => {
+      const path = join(dir, 'h');
+      await writeFile(path, '2024-05-06 07:08:09 | Generated | k1\n');
+      const before = openDescriptors();
+      await scanHistory(path, () => undefined);
+      expect(openDescriptors()).to.equal(before);
     });
 
     it('refuses a FIFO at once (KEY_NOT_REGULAR)', async function () {
@@ -115,6 +154,44 @@ describe('history file', () => {
       expect((await readFile(path)).equals(before)).to.equal(true);
       await takeBackFirst();
       expect(existsSync(path)).to.equal(false);
+    });
+
+    it('closes the file after appending and after taking entries back', async () => {
+      const path = join(dir, 'h');
+      await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+      const before = openDescriptors();
+      const takeBack = await appendHistory(path, [entry(1, Action.generated, 'k2')]);
+      expect(openDescriptors(), 'after the append').to.equal(before);
+      await takeBack();
+      expect(openDescriptors(), 'after taking back').to.equal(before);
+    });
+
+    it('takes entries back without failing when someone removed the history meanwhile', async () => {
+      const path = join(dir, 'h');
+      const takeBack = await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+      await rm(path);
+      await takeBack();
+      expect(existsSync(path)).to.equal(false);
+    });
+
+    it('takes a write that fails half way (a full disk) back out and throws its error (as root: a 64 KiB tmpfs)', async function () {
+      if (process.getuid?.() !== 0) this.skip(); // pending: mounting a small file system needs root
+      const mount = join(dir, 'full');
+      await mkdir(mount);
+      if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]).status !== 0) this.skip();
+      try {
+        const path = join(mount, 'h');
+        await appendHistory(path, [entry(0, Action.generated, 'k1')]);
+        const before = await readFile(path);
+        // Fill the rest of the file system, then append more than fits.
+        await writeFile(join(mount, 'filler'), Buffer.alloc(64 * 1024)).catch(() => undefined);
+        const many = Array.from({ length: 2000 }, (_, i) => entry(i, Action.generated, `key-${i}-${'x'.repeat(40)}`));
+        const err = await appendHistory(path, many).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+        expect(err?.code).to.equal('ENOSPC');
+        expect((await readFile(path)).equals(before), 'the history as it was').to.equal(true);
+      } finally {
+        spawnSync('umount', [mount]);
+      }
     });
 
     it('serialises many concurrent appends into whole lines', async () => {

@@ -146,6 +146,17 @@ describe('history state (deriveState)', () => {
       expect(clamped?.asked.toISOString()).to.equal('2099-01-01T00:00:00.000Z');
     });
 
+    it('leaves a window of exactly the maximum alone, and cuts one a millisecond longer', () => {
+      const exact = rotation(new Date(at(5).getTime() + 7 * 86_400_000).toISOString());
+      expect(clampGrace(exact, DEFAULT_MAX_GRACE_MS)).to.deep.equal({ state: exact });
+      const longer = rotation(new Date(at(5).getTime() + 7 * 86_400_000 + 1).toISOString());
+      expect(clampGrace(longer, DEFAULT_MAX_GRACE_MS).clamped?.until.getTime()).to.equal(at(5).getTime() + 7 * 86_400_000);
+    });
+
+    it('holds windows to seven days by default', () => {
+      expect(DEFAULT_MAX_GRACE_MS).to.equal(604_800_000);
+    });
+
     it('leaves a window within the maximum alone', () => {
       const until = new Date(at(5).getTime() + 3_600_000).toISOString();
       const original = rotation(until);

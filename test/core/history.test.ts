@@ -16,22 +16,50 @@ describe('history: the line format', () => {
     expect(formatEntry(entry(0, Action.generated, 'k1'))).to.equal('2024-05-06 07:08:09 | Generated | k1');
   });
 
-  it('parses what it formats, CRLF included, skipping blank lines and counting malformed ones', () => {
+  it('names the actions as the documented history does', () => {
+    expect(Action).to.deep.equal({ generated: 'Generated', replaced: 'Rotated (replaced)', rotatedNew: 'Rotated (new)', revoked: 'Revoked' });
+    expect(GRACE_UNTIL).to.equal('Grace until ');
+  });
+
+  it('pads every field of the stamp to its width', () => {
+    expect(formatStamp(new Date(2024, 0, 2, 3, 4, 5))).to.equal('2024-01-02 03:04:05');
+    expect(formatStamp(new Date(2024, 11, 31, 23, 59, 59))).to.equal('2024-12-31 23:59:59');
+  });
+
+  it('parses lines as written, CRLF included, skipping blank lines and counting malformed ones', () => {
     const text = [
-      formatEntry(entry(0, Action.generated, 'k1')),
+      '2024-05-06 07:08:09 | Generated | k1',
       '',
-      formatEntry(entry(5, Action.replaced, 'k1')) + '\r',
-      formatEntry(entry(5, Action.rotatedNew, 'k2')),
+      '   \t',
+      '2024-05-06 07:08:14 | Rotated (replaced) | k1\r',
+      '2024-05-06 07:08:14 | Rotated (new) | k2',
       'garbage',
       '2024-05-06 07:08 | Generated | short-stamp',
       '2024-05-06 07:08:09 | Generated | two words',
-      formatEntry(entry(5, GRACE_UNTIL + '2024-05-06T05:18:14.000Z', 'k1')),
+      '2024-05-06 07:08:14 | Grace until 2024-05-06T05:18:14.000Z | k1',
     ].join('\n');
     const { entries, malformed } = parseHistory(text);
     expect(malformed).to.equal(3);
-    expect(entries.map((e) => e.action)).to.deep.equal([Action.generated, Action.replaced, Action.rotatedNew, GRACE_UNTIL + '2024-05-06T05:18:14.000Z']);
-    expect(entries[1]!.key).to.equal('k1');
-    expect(entries[2]!.time.getTime()).to.equal(at(5).getTime());
+    expect(entries).to.deep.equal([
+      { time: at(0), action: 'Generated', key: 'k1' },
+      { time: at(5), action: 'Rotated (replaced)', key: 'k1' },
+      { time: at(5), action: 'Rotated (new)', key: 'k2' },
+      { time: at(5), action: 'Grace until 2024-05-06T05:18:14.000Z', key: 'k1' },
+    ]);
+  });
+
+  it('takes only a CR at the very end of a line as its line end', () => {
+    const { entries, malformed } = parseHistory('2024-05-06 07:08:09 | Generated | k\r1\n');
+    expect([entries, malformed]).to.deep.equal([[], 1]);
+  });
+
+  it('counts a line with anything before its stamp, or a short year, as malformed', () => {
+    const { entries, malformed } = parseHistory([
+      'x2024-05-06 07:08:09 | Generated | k1',
+      ' 2024-05-06 07:08:09 | Generated | k2',
+      '024-05-06 07:08:09 | Generated | k3',
+    ].join('\n'));
+    expect([entries, malformed]).to.deep.equal([[], 3]);
   });
 
   it('counts lines with impossible dates or times as malformed instead of rolling them over', () => {
@@ -40,9 +68,11 @@ describe('history: the line format', () => {
       '2024-13-01 10:00:00 | Generated | k2',
       '2024-01-01 24:00:00 | Generated | k3',
       '2024-01-01 10:60:00 | Generated | k4',
+      '2024-01-01 10:00:60 | Generated | k6',
+      '2024-04-31 10:00:00 | Generated | k7',
       '2024-02-29 23:59:59 | Generated | k5',
     ].join('\n'));
-    expect(malformed).to.equal(4);
+    expect(malformed).to.equal(6);
     expect(entries.map((e) => e.key)).to.deep.equal(['k5']);
   });
 });

@@ -1,12 +1,37 @@
 import { expect } from 'chai';
 import { chmod, chown, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { replaceFile } from '../../src/core/atomic-write.js';
 import { KeyFileError } from '../../src/core/errors.js';
 import { SECRET_FILE_MODE, readKeyFile, writeKeyFile } from '../../src/core/key-file.js';
+import type { FileReads } from '../../src/core/regular-file.js';
 import { rejectionCode, tempDir } from './helpers.js';
 
 const KEY = 'qwk_0123456789abcdefghijklmnopqrstuvwxyzABCDEF';
+
+/** A Node system error with `code`. */
+const errno = (code: string, message = code): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
+
+/** What `promise` rejected with (fails when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<KeyFileError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(KeyFileError);
+    return err as KeyFileError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** File descriptors this process has open (Linux); undefined elsewhere. */
+function openDescriptors(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
 
 describe('key-file', () => {
   let dir: string;
@@ -64,6 +89,22 @@ describe('key-file', () => {
     it('says KEY_TOO_LARGE for a huge file without reading all of it', async () => {
       await writeFile(join(dir, 'k'), Buffer.alloc(10 * 1024 * 1024, 0x61));
       expect(await rejectionCode(readKeyFile(join(dir, 'k')))).to.equal('KEY_TOO_LARGE');
+    });
+
+    it('says which file is missing, keeping the system error as the cause', async () => {
+      const path = join(dir, 'absent');
+      const err = await rejection(readKeyFile(path));
+      expect(err.message).to.equal(`key file ${path} does not exist`);
+      expect((err.cause as NodeJS.ErrnoException).code).to.equal('ENOENT');
+    });
+
+    it('says KEY_UNREADABLE, not KEY_MISSING, for any other read error, with the cause', async () => {
+      const cause = errno('EACCES', 'permission denied');
+      const reads = { read: async () => { throw cause; } } as unknown as FileReads;
+      const err = await rejection(readKeyFile('/x/k', reads));
+      expect(err.code).to.equal('KEY_UNREADABLE');
+      expect(err.message).to.equal('key file /x/k cannot be read: permission denied');
+      expect(err.cause).to.equal(cause);
     });
 
     it('says KEY_INVALID_CHARS for two keys on two lines', async () => {
@@ -149,7 +190,9 @@ describe('key-file', () => {
         if (++calls <= 3) throw Object.assign(new Error('busy'), { code: ['EPERM', 'EBUSY', 'EACCES'][calls - 1] });
         return replaceFile(p, c, m);
       };
+      const started = Date.now();
       await writeKeyFile(join(dir, 'k'), KEY, { replace, platform: 'win32' });
+      expect(Date.now() - started, 'waited 10 + 20 + 40 ms between the tries').to.be.at.least(70);
       expect(calls).to.equal(4);
       expect((await readKeyFile(join(dir, 'k'))) === KEY).to.equal(true);
     });
@@ -173,31 +216,73 @@ describe('key-file', () => {
       expect(await readFile(join(dir, 'victim'), 'utf8')).to.equal('untouched\n');
     });
 
-    it('gives up on Windows after 8 retries spread over about 2.5 s, and retries nothing else', async function () {
-      this.timeout(10_000);
-      let calls = 0;
-      const busy: typeof replaceFile = async () => {
-        calls++;
-        throw Object.assign(new Error('busy'), { code: 'EPERM' });
-      };
-      const started = Date.now();
-      expect(await rejectionCode(writeKeyFile(join(dir, 'k'), KEY, { replace: busy, platform: 'win32' }))).to.equal('KEY_WRITE_FAILED');
-      expect([calls, Date.now() - started >= 2500]).to.deep.equal([9, true]);
-      calls = 0;
-      expect(await rejectionCode(writeKeyFile(join(dir, 'k'), KEY, { replace: busy, platform: 'linux' }))).to.equal('KEY_WRITE_FAILED');
-      const full: typeof replaceFile = async () => {
-        calls++;
-        throw Object.assign(new Error('full'), { code: 'ENOSPC' });
-      };
-      const err = (await writeKeyFile(join(dir, 'k'), KEY, { replace: full, platform: 'win32' }).catch((e: KeyFileError) => e)) as KeyFileError;
-      expect(calls, 'one EPERM on Linux, one ENOSPC on Windows').to.equal(2);
-      expect(err.message).to.equal(`cannot write key file ${join(dir, 'k')}: full`);
-      expect(err.cause).to.have.property('code', 'ENOSPC');
+    it('fails with KEY_WRITE_FAILED when the path cannot be written, naming it, with the cause', async () => {
+      const path = join(dir, 'k');
+      await mkdir(path);
+      const err = await rejection(writeKeyFile(path, KEY));
+      expect(err.code).to.equal('KEY_WRITE_FAILED');
+      expect(err.message).to.match(new RegExp(`^cannot write key file ${path}: EISDIR`));
+      expect((err.cause as NodeJS.ErrnoException).code).to.equal('EISDIR');
     });
 
-    it('fails with KEY_WRITE_FAILED when the path cannot be written', async () => {
-      await mkdir(join(dir, 'k'));
-      expect(await rejectionCode(writeKeyFile(join(dir, 'k'), KEY))).to.equal('KEY_WRITE_FAILED');
+    it('on Windows, backs off 10, 20, 40 ... 1280 ms between tries and gives up after the ninth', async () => {
+      const waits: number[] = [];
+      let calls = 0;
+      const replace: typeof replaceFile = async () => { calls++; throw errno('EPERM'); };
+      const err = await rejection(writeKeyFile(join(dir, 'k'), KEY, { replace, platform: 'win32', sleep: async (ms) => { waits.push(ms); } }));
+      expect(err.code).to.equal('KEY_WRITE_FAILED');
+      expect(calls).to.equal(9);
+      expect(waits).to.deep.equal([10, 20, 40, 80, 160, 320, 640, 1280]);
+    });
+
+    it('retries nothing but EPERM, EBUSY and EACCES on Windows, and nothing at all elsewhere', async () => {
+      for (const [platform, code] of [['win32', 'ENOSPC'], ['linux', 'EPERM'], ['linux', 'EACCES'], ['darwin', 'EPERM']] as const) {
+        let calls = 0;
+        const replace: typeof replaceFile = async () => { calls++; throw errno(code); };
+        const err = await rejection(writeKeyFile(join(dir, 'k'), KEY, { replace, platform, sleep: async () => {} }));
+        expect([err.code, calls], `${platform} ${code}`).to.deep.equal(['KEY_WRITE_FAILED', 1]);
+      }
+    });
+
+    it('on Windows an EBUSY rename is retried, never rewritten in place', async () => {
+      const path = join(dir, 'k');
+      await writeFile(path, 'old-key\n');
+      let calls = 0;
+      const notes: string[] = [];
+      const replace: typeof replaceFile = async (p, c, m) => {
+        if (++calls === 1) throw errno('EBUSY');
+        return replaceFile(p, c, m);
+      };
+      await writeKeyFile(path, KEY, { replace, platform: 'win32', sleep: async () => {}, onFallback: (n) => notes.push(n) });
+      expect(calls).to.equal(2);
+      expect(notes).to.deep.equal([]);
+      expect((await readFile(path, 'utf8')) === KEY + '\n').to.equal(true);
+    });
+
+    it('rewrites in place without anyone to tell, and closes the file', async () => {
+      const path = join(dir, 'k');
+      await writeFile(path, 'old\n');
+      const before = openDescriptors();
+      await writeKeyFile(path, KEY, { replace: async () => { throw errno('EXDEV'); }, platform: 'linux' });
+      expect((await readFile(path, 'utf8')) === KEY + '\n').to.equal(true);
+      expect(openDescriptors()).to.equal(before);
+    });
+
+    it('fails the in-place rewrite with KEY_WRITE_FAILED when the file is gone, naming it', async () => {
+      const path = join(dir, 'gone');
+      const err = await rejection(writeKeyFile(path, KEY, { replace: async () => { throw errno('EXDEV'); }, platform: 'linux' }));
+      expect(err.code).to.equal('KEY_WRITE_FAILED');
+      expect(err.message).to.match(new RegExp(`^cannot rewrite key file ${path}: `));
+      expect(err.cause).to.be.instanceOf(Error);
+    });
+
+    it('never rewrites in place through a symlink at the key file', async () => {
+      const path = join(dir, 'k');
+      await writeFile(join(dir, 'victim'), 'untouched\n');
+      await symlink(join(dir, 'victim'), path);
+      const err = await rejection(writeKeyFile(path, KEY, { replace: async () => { throw errno('EXDEV'); }, platform: 'linux' }));
+      expect(err.code).to.equal('KEY_WRITE_FAILED');
+      expect(await readFile(join(dir, 'victim'), 'utf8')).to.equal('untouched\n');
     });
   });
 });

@@ -3,14 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Action, historyPathFor } from '../../src/core/history.js';
 import { appendHistory } from '../../src/core/history-file.js';
-import { deriveState } from '../../src/core/history-state.js';
-import type { HistoryEntry } from '../../src/core/history.js';
 import { fingerprint, generateKey } from '../../src/core/key.js';
 import { writeKeyFile } from '../../src/core/key-file.js';
 import { generateKeyFile, rotateKeyFile } from '../../src/core/key-ops.js';
 import { KeyReloader } from '../../src/server/reload/key-reloader.js';
 import { KeyStore } from '../../src/server/reload/key-store.js';
-import { keySetFor, windowFromHistory } from '../../src/core/key-window.js';
+import { adjustedWindow, keySetFor, sameWindow, windowFromHistory } from '../../src/core/key-window.js';
+import type { HistoryState } from '../../src/core/history-state.js';
 import { captureLogger, tempDir } from '../server/reload/helpers.js';
 
 const MIN = 60_000;
@@ -18,29 +17,92 @@ const MIN = 60_000;
 const T0 = new Date(2026, 10, 29, 10, 0, 0).getTime();
 
 describe('key window rules (pure)', function () {
-  const [a, b, c] = [generateKey(), generateKey(), generateKey()];
-  const rotation = (extra: HistoryEntry[] = []) => deriveState([
-    { time: new Date(T0), action: Action.generated, key: a },
-    { time: new Date(T0 + MIN), action: Action.replaced, key: a },
-    { time: new Date(T0 + MIN), action: Action.rotatedNew, key: b },
-    ...extra,
-  ]);
+  const [a, b, c] = ['qwk_window_a', 'qwk_window_b', 'qwk_window_c'];
+  /** The state a history shows after `a` was rotated to `b` at T0 + 1 min (written out, not derived). */
+  const rotation = (previous: Partial<NonNullable<HistoryState['previous']>> = {}, revoked: string[] = []): HistoryState => ({
+    current: { key: b, since: new Date(T0 + MIN) },
+    previous: { key: a, replacedAt: new Date(T0 + MIN), revoked: false, ...previous },
+    revoked: new Set(revoked),
+  });
 
   it('gives the replaced key the server grace from the rotation time', function () {
-    const w = windowFromHistory(rotation(), b, 10 * MIN, T0 + 2 * MIN);
-    expect(w && w.key === a).to.equal(true);
-    expect(w!.until.getTime()).to.equal(T0 + 11 * MIN);
+    expect(windowFromHistory(rotation(), b, 10 * MIN, T0 + 2 * MIN)).to.deep.equal({ key: a, until: new Date(T0 + 11 * MIN) });
   });
 
   it('prefers a per-rotation Grace until over the server grace', function () {
     const until = new Date(T0 + 60 * MIN);
-    const w = windowFromHistory(rotation([{ time: new Date(T0 + MIN), action: `Grace until ${until.toISOString()}`, key: a }]), b, 0, T0 + 2 * MIN);
-    expect(w!.until.getTime()).to.equal(until.getTime());
+    expect(windowFromHistory(rotation({ graceUntil: until }), b, 0, T0 + 2 * MIN)).to.deep.equal({ key: a, until });
   });
 
   it('gives no window to a revoked key, whatever the grace', function () {
-    const state = rotation([{ time: new Date(T0 + MIN), action: Action.revoked, key: a }]);
-    expect(windowFromHistory(state, b, 10 * MIN, T0 + 2 * MIN)).to.equal(undefined);
+    expect(windowFromHistory(rotation({ revoked: true }, [a]), b, 10 * MIN, T0 + 2 * MIN)).to.equal(undefined);
+    expect(windowFromHistory(rotation({ graceUntil: new Date(T0 + 60 * MIN) }, [a]), b, 10 * MIN, T0 + 2 * MIN)).to.equal(undefined);
+    expect(windowFromHistory(rotation({ revoked: true }), b, 10 * MIN, T0 + 2 * MIN)).to.equal(undefined);
+  });
+
+  it('gives no window with grace 0, even when the rotation is stamped ahead of this clock', function () {
+    expect(windowFromHistory(rotation(), b, 0, T0)).to.equal(undefined);
+  });
+
+  it('gives no window when the history names no previous key', function () {
+    expect(windowFromHistory({ current: { key: b, since: new Date(T0) }, revoked: new Set() }, b, 10 * MIN, T0)).to.equal(undefined);
+  });
+
+  it('ends the window exactly at its end', function () {
+    expect(windowFromHistory(rotation(), b, 10 * MIN, T0 + 11 * MIN - 1)).to.deep.equal({ key: a, until: new Date(T0 + 11 * MIN) });
+    expect(windowFromHistory(rotation(), b, 10 * MIN, T0 + 11 * MIN)).to.equal(undefined);
+  });
+
+  it('keeps the history\'s current key\'s creation time as the key\'s since', function () {
+    const set = keySetFor({ key: b, source: 'file', state: rotation(), graceMs: 10 * MIN, now: T0 + 2 * MIN });
+    expect(set).to.deep.equal({ current: { key: b, source: 'file', since: new Date(T0 + MIN) }, previous: { key: a, until: new Date(T0 + 11 * MIN) } });
+  });
+
+  it('opens no window for a key read again (the key in memory is the same key)', function () {
+    const set = keySetFor({ key: c, source: 'file', state: rotation(), held: { key: c, source: 'file' }, graceMs: 5 * MIN, now: T0 });
+    expect(set).to.deep.equal({ current: { key: c, source: 'file' }, previous: undefined });
+  });
+
+  it('opens no window for a key in memory that the history revoked', function () {
+    const set = keySetFor({ key: c, source: 'file', state: rotation({}, [b]), held: { key: b, source: 'file' }, graceMs: 5 * MIN, now: T0 });
+    expect(set.previous).to.equal(undefined);
+  });
+
+  describe('adjustedWindow (the history changed, the key did not)', () => {
+    const inForce = { key: a, until: new Date(T0 + 30 * MIN) };
+    const unknown = { current: { key: 'qwk_other', since: new Date(T0) }, revoked: new Set<string>() };
+
+    it('takes the history\'s verdict when the history knows the key', () => {
+      expect(adjustedWindow(rotation(), b, inForce, 10 * MIN, T0 + 2 * MIN)).to.deep.equal({ key: a, until: new Date(T0 + 11 * MIN) });
+      expect(adjustedWindow(rotation({ revoked: true }, [a]), b, inForce, 10 * MIN, T0 + 2 * MIN)).to.equal(undefined);
+    });
+
+    it('keeps the window in force when the history does not know the key', () => {
+      expect(adjustedWindow(unknown, c, inForce, 10 * MIN, T0 + 2 * MIN)).to.equal(inForce);
+    });
+
+    it('ends the window in force once the history revokes its key', () => {
+      expect(adjustedWindow({ ...unknown, revoked: new Set([a]) }, c, inForce, 10 * MIN, T0 + 2 * MIN)).to.equal(undefined);
+    });
+
+    it('ends the window in force at its end', () => {
+      expect(adjustedWindow(unknown, c, inForce, 10 * MIN, T0 + 30 * MIN - 1)).to.equal(inForce);
+      expect(adjustedWindow(unknown, c, inForce, 10 * MIN, T0 + 30 * MIN)).to.equal(undefined);
+    });
+
+    it('opens none when none is in force', () => {
+      expect(adjustedWindow(unknown, c, undefined, 10 * MIN, T0)).to.equal(undefined);
+    });
+  });
+
+  it('sameWindow: the same key until the same time', () => {
+    const w = { key: a, until: new Date(T0) };
+    expect(sameWindow(undefined, undefined)).to.equal(true);
+    expect(sameWindow(w, undefined)).to.equal(false);
+    expect(sameWindow(undefined, w)).to.equal(false);
+    expect(sameWindow(w, { key: a, until: new Date(T0) })).to.equal(true);
+    expect(sameWindow(w, { key: b, until: new Date(T0) })).to.equal(false);
+    expect(sameWindow(w, { key: a, until: new Date(T0 + 1) })).to.equal(false);
   });
 
   it('gives no window with grace 0, or once the window is over', function () {
@@ -54,8 +116,7 @@ describe('key window rules (pure)', function () {
 
   it('makes the key in memory the previous one for a key the history does not know', function () {
     const set = keySetFor({ key: c, source: 'file', state: rotation(), held: { key: b, source: 'file' }, graceMs: 5 * MIN, now: T0 + 3 * MIN });
-    expect(set.previous?.key === b).to.equal(true);
-    expect(set.previous!.until.getTime()).to.equal(T0 + 8 * MIN);
+    expect(set).to.deep.equal({ current: { key: c, source: 'file' }, previous: { key: b, until: new Date(T0 + 8 * MIN) } });
     const none = keySetFor({ key: c, source: 'file', state: rotation(), held: { key: b, source: 'file' }, graceMs: 0, now: T0 });
     expect(none.previous).to.equal(undefined);
     const dev = keySetFor({ key: c, source: 'file', state: rotation(), held: { key: b, source: 'development' }, graceMs: 5 * MIN, now: T0 });

@@ -1,22 +1,28 @@
 import { expect } from 'chai';
 import { KeyFileError } from '../../src/core/errors.js';
 import {
-  KEY_PREFIX, MAX_KEY_FILE_BYTES, MAX_KEY_LENGTH, decodeKeyFile, decodeText, digestOf, fingerprint, fingerprintOfDigest, generateKey, keyFromBytes,
-  maskKey, parseKey,
+  DEVELOPMENT_KEY, KEY_PREFIX, MAX_KEY_FILE_BYTES, MAX_KEY_LENGTH, decodeKeyFile, decodeText, digestOf, fingerprint, fingerprintOfDigest,
+  generateKey, keyFromBytes, maskKey, parseKey,
 } from '../../src/core/key.js';
 
 const KEY = 'qwk_abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** Asserts that `fn` throws a KeyFileError with `code` (and never echoes the input). */
-function expectCode(fn: () => unknown, code: string): void {
-  let caught: unknown;
+/** What `fn` threw (undefined when it returned). */
+function thrownBy(fn: () => unknown): unknown {
   try {
     fn();
   } catch (err) {
-    caught = err;
+    return err;
   }
+  return undefined;
+}
+
+/** Asserts that `fn` throws a KeyFileError with `code`, and returns it. */
+function expectCode(fn: () => unknown, code: string): KeyFileError {
+  const caught = thrownBy(fn);
   expect(caught, 'expected a KeyFileError').to.be.instanceOf(KeyFileError);
   expect((caught as KeyFileError).code).to.equal(code);
+  return caught as KeyFileError;
 }
 
 function utf16le(text: string): Buffer {
@@ -67,6 +73,61 @@ describe('key', () => {
     it('accepts exactly 1024 characters', () => {
       expect(keyFromBytes(Buffer.from('k'.repeat(MAX_KEY_LENGTH))).length).to.equal(MAX_KEY_LENGTH);
     });
+
+    it('accepts a file of exactly 4096 bytes (the key and the blanks around it)', () => {
+      const bytes = Buffer.from(KEY + ' '.repeat(4096 - KEY.length));
+      expect(bytes.length).to.equal(4096);
+      expect(keyFromBytes(bytes) === KEY).to.equal(true);
+    });
+
+    it('takes the generated key\'s prefix as qwk_ and the development key as the one the README names', () => {
+      expect(KEY_PREFIX).to.equal('qwk_');
+      expect(DEVELOPMENT_KEY).to.equal('qwk_development_only_insecure_key_do_not_use');
+    });
+  });
+
+  // Byte-order marks count only as a whole and only at the start: bytes that merely resemble one are
+  // decoded as UTF-8, where they are invalid.
+  describe('keyFromBytes: byte-order marks only as a whole', () => {
+    const cases: Array<[string, number[]]> = [
+      ['0xFF without 0xFE', [0xff, 0x41, 0x61, 0x00, 0x62, 0x00]],
+      ['0xFE after another byte', [0x41, 0xfe, 0x61, 0x00, 0x62, 0x00]],
+      ['0xFE without 0xFF', [0xfe, 0x41, 0x00, 0x61, 0x00, 0x62]],
+      ['0xFF after another byte', [0x41, 0xff, 0x00, 0x61, 0x00, 0x62]],
+      ['0xBB 0xBF after another byte', [0x41, 0xbb, 0xbf, 0x61, 0x62, 0x63]],
+      ['0xEF, another byte, 0xBF', [0xef, 0x41, 0xbf, 0x61, 0x62, 0x63]],
+      ['0xEF 0xBB and another byte', [0xef, 0xbb, 0x41, 0x61, 0x62, 0x63]],
+      ['0xBF after two other bytes', [0x41, 0x42, 0xbf, 0x61, 0x62, 0x63]],
+    ];
+    for (const [name, bytes] of cases) {
+      it(`reads ${name} as (invalid) UTF-8`, () => {
+        expect(expectCode(() => keyFromBytes(Buffer.from(bytes)), 'KEY_BAD_ENCODING').message).to.equal('key file is not valid UTF-8');
+      });
+    }
+  });
+
+  describe('keyFromBytes: what each rejection says', () => {
+    const cases: Array<[string, Buffer, string]> = [
+      ['an empty file', Buffer.alloc(0), 'key file is empty'],
+      ['a file of 4097 bytes', Buffer.alloc(4097, 0x20), 'key file is 4097 bytes; at most 4096 are accepted'],
+      ['a key of 1025 characters', Buffer.from('k'.repeat(1025)), 'key is 1025 characters; at most 1024 are accepted'],
+      ['a key with a space', Buffer.from('a b'), 'key contains whitespace, control or non-ASCII characters'],
+      ['odd-length UTF-16 LE', Buffer.from([0xff, 0xfe, 0x61, 0x00, 0x62]), 'key file is UTF-16 with an odd number of bytes'],
+      ['odd-length UTF-16 BE', Buffer.from([0xfe, 0xff, 0x00, 0x61, 0x00]), 'key file is UTF-16 with an odd number of bytes'],
+      ['invalid UTF-8', Buffer.from([0x61, 0xc3, 0x28]), 'key file is not valid UTF-8'],
+      ['UTF-16 LE with a lone surrogate', Buffer.from([0xff, 0xfe, 0x00, 0xd8, 0x61, 0x00]), 'key file is not valid UTF-16LE'],
+      ['UTF-16 BE with a lone surrogate', Buffer.from([0xfe, 0xff, 0xd8, 0x00, 0x00, 0x61]), 'key file is not valid UTF-16BE'],
+    ];
+    for (const [name, bytes, message] of cases) {
+      it(`says "${message}" for ${name}`, () => {
+        expect((thrownBy(() => keyFromBytes(bytes)) as Error).message).to.equal(message);
+      });
+    }
+
+    it('keeps the decoder\'s error as the cause of an encoding error', () => {
+      const err = expectCode(() => keyFromBytes(Buffer.from([0x61, 0xc3, 0x28])), 'KEY_BAD_ENCODING');
+      expect(err.cause).to.be.instanceOf(TypeError);
+    });
   });
 
   describe('keyFromBytes: rejections', () => {
@@ -98,12 +159,8 @@ describe('key', () => {
     }
 
     it('never puts the rejected text into the message', () => {
-      try {
-        parseKey('secret value');
-        expect.fail('should have thrown');
-      } catch (err) {
-        expect((err as Error).message).not.to.include('secret');
-      }
+      const err = expectCode(() => parseKey('secret value'), 'KEY_INVALID_CHARS');
+      expect(err.message).not.to.include('secret');
     });
   });
 
@@ -155,10 +212,11 @@ describe('key', () => {
   });
 
   describe('fingerprint and maskKey', () => {
-    it('fingerprints as sha256: plus 12 hex digits, stable and distinct', () => {
-      expect(fingerprint(KEY)).to.match(/^sha256:[0-9a-f]{12}$/);
-      expect(fingerprint(KEY)).to.equal(fingerprint(KEY));
-      expect(fingerprint(KEY)).not.to.equal(fingerprint(KEY + 'x'));
+    it('fingerprints as sha256: plus the first 12 hex digits of the key\'s SHA-256', () => {
+      // Literal digests (sha256sum of the key's bytes), not computed here.
+      expect(fingerprint('abc')).to.equal('sha256:ba7816bf8f01');
+      expect(fingerprint(KEY)).to.equal('sha256:adfafd6ea51c');
+      expect(fingerprint(KEY + 'x')).to.equal('sha256:ba2be240faa3');
     });
 
     it('masks to the first and last 6 characters', () => {

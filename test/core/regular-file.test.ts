@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, open, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { constants, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileReads, readFlags } from '../../src/core/regular-file.js';
+import type { KeyFileError } from '../../src/core/errors.js';
+import { FileReads, openRegular, readFlags } from '../../src/core/regular-file.js';
 import { readKeyFile } from '../../src/core/key-file.js';
 import { rejectionCode, tempDir } from './helpers.js';
 
@@ -87,6 +89,53 @@ describe('regular-file', () => {
     expect(kept!.fd).to.equal(-1);
   });
 
+  describe('what a refusal says', () => {
+    const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (e: KeyFileError) => e);
+    const reads = new FileReads();
+
+    it('names a FIFO, a directory and a device as such', async function () {
+      if (process.platform === 'win32') this.skip();
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      await mkdir(join(dir, 'd'));
+      for (const [path, kind] of [[join(dir, 'fifo'), 'a FIFO'], [join(dir, 'd'), 'a directory'], ['/dev/null', 'a device']]) {
+        const err = await refusal(reads.read(path!, { maxBytes: 10 }));
+        expect(err?.message).to.equal(`${path} is ${kind}, not a regular file; only regular files are read`);
+      }
+    });
+
+    it('names a symbolic link it may not follow, keeping the system error as the cause', async function () {
+      if (process.platform === 'win32') this.skip();
+      await writeFile(join(dir, 'target'), KEY);
+      await symlink(join(dir, 'target'), join(dir, 'link'));
+      const err = await refusal(reads.read(join(dir, 'link'), { maxBytes: 10, noFollow: true }));
+      expect(err?.message).to.equal(`${join(dir, 'link')} is a symbolic link, not a regular file; only regular files are read`);
+      expect((err?.cause as NodeJS.ErrnoException).code).to.equal('ELOOP');
+    });
+
+    it('names a socket (or a FIFO without a reader) when opening for writing', async function () {
+      if (process.platform === 'win32') this.skip();
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      const err = await refusal(openRegular(join(dir, 'fifo'), constants.O_WRONLY));
+      expect(err?.message).to.equal(`${join(dir, 'fifo')} is a socket or FIFO, not a regular file; only regular files are read`);
+      expect((err?.cause as NodeJS.ErrnoException).code).to.equal('ENXIO');
+    });
+
+    it('passes any other open error through as it is', async () => {
+      const err = await refusal(reads.read(join(dir, 'absent'), { maxBytes: 10 }));
+      expect((err as unknown as NodeJS.ErrnoException).code).to.equal('ENOENT');
+    });
+
+    it('closes every file it opened, read or refused', async function () {
+      if (process.platform === 'win32') this.skip();
+      await writeFile(join(dir, 'f'), KEY);
+      await mkdir(join(dir, 'd'));
+      const before = readdirSync('/proc/self/fd').length;
+      await reads.read(join(dir, 'f'), { maxBytes: 10 });
+      await refusal(reads.read(join(dir, 'd'), { maxBytes: 10 }));
+      expect(readdirSync('/proc/self/fd').length).to.equal(before);
+    });
+  });
+
   describe('deadline', () => {
     const stalled = () => {
       let release!: () => void;
@@ -105,10 +154,11 @@ describe('regular-file', () => {
       const { openFile, release } = stalled();
       const reads = new FileReads({ timeoutMs: 50, openFile });
       const started = Date.now();
-      const err = (await readKeyFile(join(dir, 'k'), reads).catch((e: Error) => e)) as Error;
-      expect(err.message).to.equal(`reading ${join(dir, 'k')} did not finish: no answer within 50 ms`);
+      const err = await readKeyFile(join(dir, 'k'), reads).catch((e: KeyFileError) => e);
       expect(Date.now() - started).to.be.within(40, 1000);
       release();
+      expect((err as KeyFileError).code).to.equal('KEY_READ_TIMEOUT');
+      expect((err as KeyFileError).message).to.equal(`reading ${join(dir, 'k')} did not finish: no answer within 50 ms`);
     });
 
     it('starts no second read of a path while one is still stalled, and reads again once it returned', async () => {
@@ -117,9 +167,9 @@ describe('regular-file', () => {
       const reads = new FileReads({ timeoutMs: 50, openFile });
       await rejectionCode(readKeyFile(join(dir, 'k'), reads));
       const started = Date.now();
-      const err = (await readKeyFile(join(dir, 'k'), reads).catch((e: Error) => e)) as Error;
-      expect(err.message).to.equal(`reading ${join(dir, 'k')} did not finish: an earlier read of it has still not returned`);
+      const again = await readKeyFile(join(dir, 'k'), reads).catch((e: KeyFileError) => e);
       expect(Date.now() - started, 'failed at once').to.be.below(40);
+      expect((again as KeyFileError).message).to.equal(`reading ${join(dir, 'k')} did not finish: an earlier read of it has still not returned`);
       expect(calls()).to.equal(1);
       release();
       for (const deadline = Date.now() + 2000; Date.now() < deadline;) {

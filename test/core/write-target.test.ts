@@ -41,6 +41,34 @@ describe('write target', () => {
     expect(await rejectionCode(writeTarget(join(dir, 'api', 'dangling'), me))).to.equal('KEY_UNTRUSTED');
   });
 
+  it('says which symlink it refuses and why: out of its directory (to where), to nothing, in a loop', async () => {
+    const api = join(dir, 'api');
+    await mkdir(api);
+    await mkdir(join(dir, 'other'));
+    await writeFile(join(dir, 'other', 'victim'), 'x');
+    await symlink('../other/victim', join(api, 'out'));
+    await symlink('nowhere', join(api, 'dangling'));
+    await symlink('loop-b', join(api, 'loop-a'));
+    await symlink('loop-a', join(api, 'loop-b'));
+    const message = (name: string) => writeTarget(join(api, name), me).then(() => 'written', (e: Error) => e.message);
+    expect(await message('out')).to.equal(`refusing to write ${join(api, 'out')}: it is a symbolic link leading out of its directory (to ${join(dir, 'other', 'victim')})`);
+    expect(await message('dangling')).to.equal(`refusing to write ${join(api, 'dangling')}: it is a symbolic link to nothing`);
+    expect(await message('loop-a')).to.equal(`refusing to write ${join(api, 'loop-a')}: it is a symbolic link to nothing`);
+  });
+
+  it('says why it refuses a directory others can write, and how to fix it', async function () {
+    if (process.platform === 'win32') this.skip();
+    await mkdir(join(dir, 'open'));
+    await chmod(join(dir, 'open'), 0o770);
+    const err = await writeTarget(join(dir, 'open', 'k'), me).catch((e: Error) => e);
+    expect((err as Error).message).to.equal(`refusing to write ${join(dir, 'open', 'k')}: it is in a directory writable by its group (${join(dir, 'open')}); make it writable by its owner only (chmod go-w)`);
+  });
+
+  it('takes a directory owned by root as safe for any user', async function () {
+    if (process.platform === 'win32' || !asRoot) this.skip(); // the temporary directory must be root's
+    expect(await writeTarget(join(dir, 'k'), { uid: 1234, platform: process.platform })).to.deep.equal({ path: join(dir, 'k'), exists: false });
+  });
+
   it('refuses a directory others can write, unless it is sticky', async function () {
     if (process.platform === 'win32') this.skip();
     await mkdir(join(dir, 'open'));
@@ -57,7 +85,7 @@ describe('write target', () => {
     await writeFile(join(dir, 'k'), 'x');
     await link(join(dir, 'k'), join(dir, 'other'));
     const err = await writeTarget(join(dir, 'k'), me).catch((e: Error) => e);
-    expect((err as Error).message).to.match(/has 1 other hard link/);
+    expect((err as Error).message).to.equal(`refusing to write ${join(dir, 'k')}: it has 1 other hard link(s); a write would change them too`);
   });
 
   describe('files and directories of another user (as root)', () => {
@@ -70,13 +98,20 @@ describe('write target', () => {
       await writeFile(join(dir, 'k'), 'x');
       await chown(join(dir, 'k'), NOBODY, NOBODY);
       const err = await writeTarget(join(dir, 'k'), me).catch((e: Error) => e);
-      expect((err as Error).message).to.match(/owned by another user \(uid 65534\)/);
+      expect((err as Error).message).to.equal(`refusing to write ${join(dir, 'k')}: it is owned by another user (uid 65534); run manage-key as that user, or remove the file first`);
+    });
+
+    it('lets a user write in a directory of their own', async () => {
+      await mkdir(join(dir, 'theirs'), { mode: 0o755 });
+      await chown(join(dir, 'theirs'), NOBODY, NOBODY);
+      expect(await writeTarget(join(dir, 'theirs', 'k'), { uid: NOBODY, platform: process.platform })).to.deep.equal({ path: join(dir, 'theirs', 'k'), exists: false });
     });
 
     it('refuses a directory owned by another user (not root)', async () => {
       await mkdir(join(dir, 'theirs'), { mode: 0o755 });
       await chown(join(dir, 'theirs'), NOBODY, NOBODY);
-      expect(await rejectionCode(writeTarget(join(dir, 'theirs', 'k'), me))).to.equal('KEY_UNTRUSTED');
+      const err = await writeTarget(join(dir, 'theirs', 'k'), me).catch((e: Error) => e);
+      expect((err as Error).message).to.equal(`refusing to write ${join(dir, 'theirs', 'k')}: it is in a directory owned by another user (uid 65534), who can replace it`);
     });
 
     it('checks nothing of owners or modes on Windows, where they mean nothing', async () => {

@@ -29,21 +29,25 @@ describe('integration: hot reload through the server process', function () {
   let cleanup: () => Promise<void>;
   let current: string;
 
-  before(async () => {
+  // Each test starts its own server on its own key directory (start()), so each holds alone and in any order.
+  let stop: Array<() => Promise<unknown>> = [];
+  const start = async (): Promise<void> => {
     ({ dir, cleanup } = await tempDir());
+    stop.push(cleanup);
     keyDir = join(dir, 'api');
     keyFile = join(keyDir, '.api_key');
     await mkdir(keyDir, { mode: 0o700 });
     const generated = await manageKey(['generate'], dir);
-    expect(generated.code, generated.stderr).to.equal(0);
+    if (generated.code !== 0) throw new Error(`manage-key generate exited ${generated.code}: ${generated.stderr}`);
     current = generated.stdout.trim();
     server = await startServer(keyFile);
+    stop.push(() => server.stop());
+  };
+  afterEach(async () => {
+    for (const step of stop.reverse()) await step().catch(() => undefined);
+    stop = [];
   });
-  after(async () => {
-    await server?.stop();
-    await cleanup?.();
-    latencies.report('hot reload (server process)');
-  });
+  after(() => latencies.report('hot reload (server process)'));
 
   /** Changes the key to `next` with `change`; asserts pickup ≤ 1 s, no lock-out, and the old key refused (grace 0). */
   const expectSwap = async (name: string, next: string, change: () => Promise<number | void>): Promise<Swap> => {
@@ -63,6 +67,7 @@ describe('integration: hot reload through the server process', function () {
   const readyz = () => statusOf(`${server.url}/readyz`);
 
   it('manage-key rotate (atomic rename)', async () => {
+    await start();
     for (let i = 0; i < 3; i++) {
       const rotated = await manageKey(['rotate', '--key-file', keyFile], dir);
       expect(rotated.code, rotated.stderr).to.equal(0);
@@ -73,6 +78,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('a foreign temp file renamed over the key (sed -i)', async () => {
+    await start();
     for (let i = 0; i < 3; i++) {
       const next = freshKey();
       await expectSwap('sed -i (temp file + rename)', next, () => sh('sed -i -e "s/.*/$1/" "$2"', next, keyFile));
@@ -80,6 +86,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('an in-place rewrite through a real shell (echo NEW > file)', async () => {
+    await start();
     for (let i = 0; i < 3; i++) {
       const next = freshKey();
       await expectSwap('sh: echo NEW > file', next, () => sh('echo "$1" > "$2"', next, keyFile));
@@ -87,6 +94,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('a truncated, still empty key file never locks clients out; the write that follows is picked up', async () => {
+    await start();
     const from = server.lines().length;
     const rejected = await metric(server, current, 'qwen_key_reloads_total{result="rejected"}');
     await sh(': > "$1"', keyFile);
@@ -100,6 +108,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('delete and re-create', async () => {
+    await start();
     for (let i = 0; i < 3; i++) {
       const next = freshKey();
       await expectSwap('rm + re-create', next, async () => {
@@ -110,6 +119,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('delete alone: old key still works, error logged, /readyz 200; a later re-creation is picked up', async () => {
+    await start();
     const from = server.lines().length;
     await unlink(keyFile);
     await logged(server, from, (l) => l.level === 'error' && l.reason === 'KEY_MISSING');
@@ -123,6 +133,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it(`an editor's save (${hasVim ? 'vim: backup, rename away, write new' : 'simulated vim save'})`, async () => {
+    await start();
     for (let i = 0; i < 2; i++) {
       const next = freshKey();
       const inode = (await stat(keyFile)).ino;
@@ -142,6 +153,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('files written on Windows: UTF-8 BOM + CRLF, UTF-16LE BOM + CRLF', async () => {
+    await start();
     const bom8 = freshKey();
     await expectSwap('UTF-8 BOM + CRLF', bom8, () => writeFile(keyFile, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${bom8}\r\n`)])));
     const utf16 = freshKey();
@@ -150,6 +162,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('the key directory removed and re-created', async () => {
+    await start();
     for (let i = 0; i < 2; i++) {
       const from = server.lines().length;
       await rm(keyDir, { recursive: true });
@@ -165,6 +178,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('a storm of 300 rotations, then pairs 0–20 ms apart: the last write wins within 1 s', async () => {
+    await start();
     const old = current;
     const keys = Array.from({ length: 300 }, () => freshKey());
     const storm = await swap(server, old, keys.at(-1)!, async () => {
@@ -199,6 +213,7 @@ describe('integration: hot reload through the server process', function () {
   });
 
   it('a broken file (inner spaces, 1 MB) keeps the last good key', async () => {
+    await start();
     for (const [content, reason] of [['qwk_ two words\n', 'KEY_INVALID_CHARS'], ['A'.repeat(1024 * 1024), 'KEY_TOO_LARGE']] as const) {
       const from = server.lines().length;
       await writeFile(keyFile, content);

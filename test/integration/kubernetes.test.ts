@@ -48,8 +48,8 @@ describe('integration: the server on a Kubernetes Secret volume', function () {
   this.timeout(20_000);
   let server: ServerProcess | undefined;
   let cleanup: (() => Promise<void>) | undefined;
-  after(async () => {
-    await server?.stop();
+  afterEach(async () => {
+    await server?.stop().catch(() => undefined);
     await cleanup?.();
   });
 

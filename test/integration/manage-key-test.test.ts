@@ -12,10 +12,10 @@ import { acceptedWithin, keyFrom, manageKey, startServer } from './harness.js';
 describe('integration: manage-key test against the real server', function () {
   this.timeout(20_000);
   let server: ServerProcess | undefined;
-  const cleanups: Array<() => Promise<void>> = [];
-  after(async () => {
-    await server?.stop();
-    for (const cleanup of cleanups) await cleanup();
+  let cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    cleanups = [];
   });
   const keyDir = async () => {
     const { dir, cleanup } = await tempDir();
@@ -28,6 +28,7 @@ describe('integration: manage-key test against the real server', function () {
     const ours = await keyDir();
     const keys = [await keyFrom(['generate'], ours.dir)];
     server = await startServer(ours.keyFile);
+    cleanups.push(() => server!.stop());
     const test = async (cwd: string) => {
       const done = await manageKey(['test', '--previous', '--url', server!.url], cwd);
       // Checked first, so that no later assertion message can print a key.

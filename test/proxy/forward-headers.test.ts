@@ -26,6 +26,33 @@ describe('forward-headers', () => {
     });
   });
 
+  it('starts X-Forwarded-For with the client\'s address when the client sent none', () => {
+    const out = upstreamRequestHeaders({ ...base, headers: {} });
+    assert.equal(out['x-forwarded-for'], '127.0.0.1');
+  });
+
+  it('joins repeated X-Forwarded-For headers in order, then the client\'s address', () => {
+    const out = upstreamRequestHeaders({ ...base, headers: { 'x-forwarded-for': ['10.0.0.1', '10.0.0.2, 10.0.0.3'] } });
+    assert.equal(out['x-forwarded-for'], '10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1');
+  });
+
+  it('passes a prior X-Forwarded-For on alone when the client\'s address is unknown, and sends none with neither', () => {
+    assert.equal(upstreamRequestHeaders({ ...base, remoteAddress: undefined, headers: { 'x-forwarded-for': '10.0.0.1' } })['x-forwarded-for'], '10.0.0.1');
+    assert.equal('x-forwarded-for' in upstreamRequestHeaders({ ...base, remoteAddress: undefined, headers: {} }), false);
+  });
+
+  it('sends no X-Forwarded-Host when the request named no host, not even the client\'s', () => {
+    const out = upstreamRequestHeaders({ ...base, host: '', headers: { 'x-forwarded-host': 'evil' } });
+    assert.equal('x-forwarded-host' in out, false);
+  });
+
+  it('keeps the client\'s other headers, names lower-cased, and drops those without a value', () => {
+    const out = upstreamRequestHeaders({ ...base, headers: { 'Content-Type': 'image/png', 'x-multi': ['a', 'b'], 'x-none': undefined } });
+    assert.equal(out['content-type'], 'image/png');
+    assert.deepEqual(out['x-multi'], ['a', 'b']);
+    assert.equal('x-none' in out, false);
+  });
+
   it('does not let the client choose X-Forwarded-Proto/Host or X-Request-Id', () => {
     const out = upstreamRequestHeaders({
       ...base, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil', 'x-request-id': 'spoofed' },
@@ -74,6 +101,31 @@ describe('forward-headers', () => {
       assert.equal(forwarderOwns(name), true, name);
     }
     for (const name of ['X-Api-Client', 'X-Consumer', 'Accept']) assert.equal(forwarderOwns(name), false, name);
+  });
+
+  it('drops every fixed hop-by-hop field, in any case, and keeps an ordinary one', () => {
+    const hop = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'Proxy-Authenticate', 'Proxy-Authorization', 'TE', 'Trailer',
+      'Transfer-Encoding', 'Upgrade', 'HTTP2-Settings'];
+    for (const name of hop) assert.deepEqual(withoutHopByHop({ [name]: 'x', 'x-kept': 'yes' }), { 'x-kept': 'yes' }, name);
+  });
+
+  it('drops the fields named in repeated Connection headers, with blanks and empty items', () => {
+    const out = withoutHopByHop({ connection: [' X-One ,, ', 'x-two'], 'x-one': '1', 'x-two': '2', 'x-three': '3' });
+    assert.deepEqual(out, { 'x-three': '3' });
+  });
+
+  it('reads repeated Connection headers as separate lists', () => {
+    const out = withoutHopByHop({ connection: ['x-one', 'x-two'], 'x-one': '1', 'x-two': '2', 'x-three': '3' });
+    assert.deepEqual(out, { 'x-three': '3' });
+  });
+
+  it('drops the extra names it is given, and only those', () => {
+    assert.deepEqual(withoutHopByHop({ 'x-api-key': 'k', 'x-kept': 'yes' }, new Set(['x-api-key'])), { 'x-kept': 'yes' });
+  });
+
+  it('takes the first of a duplicated Content-Length, and an empty value for an empty list', () => {
+    const out = clientResponseHeaders({ 'content-length': ['5', '6'], 'content-type': [] });
+    assert.deepEqual(out, { 'content-length': '5', 'content-type': '' });
   });
 
   it('keeps multi-valued response headers and takes the first of a duplicated Content-Type', () => {

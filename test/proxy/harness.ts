@@ -5,20 +5,44 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
 import Koa from 'koa';
-import winston from 'winston';
 import { createForwarder, type Forwarder, type ForwarderOptions } from '../../src/proxy/forwarder.js';
+import { captureLogger, collect } from '../helpers/log-capture.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/upstream.ts', import.meta.url));
 
 /** A running upstream fixture process. */
-export interface Upstream { url: URL; child: ChildProcess; stop(): Promise<void> }
+export interface Upstream {
+  url: URL;
+  child: ChildProcess;
+  /** Done with it: the process is shared by the whole run and ends with it (see startUpstream). */
+  stop(): Promise<void>;
+}
 
-/** Starts test/fixtures/upstream.ts and resolves once it printed its port (10 s deadline). */
-export async function startUpstream(): Promise<Upstream> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = async (): Promise<void> => {
+let shared: Promise<Upstream> | undefined;
+
+/**
+ * The upstream fixture (test/fixtures/upstream.ts), one process for the whole test run, started on first
+ * use: every file, and under Stryker every mutant's run of a file, would otherwise start its own (half a
+ * second each). It keeps no state a test depends on (tests look up their own requests by id or count
+ * from where they began), and it exits with this process, even one that is killed.
+ */
+export function startUpstream(): Promise<Upstream> {
+  shared ??= spawnUpstream().catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  return shared;
+}
+
+async function spawnUpstream(): Promise<Upstream> {
+  // stdin is a pipe the fixture watches: when this process dies, however, the fixture sees it close and exits.
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+    stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QWEN_UPSTREAM_EXIT_WITH_PARENT: '1' },
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => { collect(text); process.stderr.write(text); });
+  const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await once(child, 'exit'); }
   };
   try {
@@ -32,9 +56,12 @@ export async function startUpstream(): Promise<Upstream> {
       });
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`upstream fixture exited (${code})`)); });
     });
-    return { url: new URL(`http://127.0.0.1:${port}`), child, stop };
+    child.once('exit', () => { shared = undefined; }); // a fixture that died is started afresh on next use
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    return { url: new URL(`http://127.0.0.1:${port}`), child, stop: async () => {} };
   } catch (err) {
-    await stop();
+    await kill();
     throw err;
   }
 }
@@ -44,10 +71,8 @@ export interface Proxy { url: string; forwarder: Forwarder; server: Server; logs
 
 /** Mounts the forwarder (after an optional middleware standing in for the app's auth/request id) and listens. */
 export async function startProxy(options: Partial<ForwarderOptions> & { upstream: URL }, before?: Koa.Middleware): Promise<Proxy> {
-  const logs: string[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (line: Buffer) => logs.push(line.toString()));
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+  const log = captureLogger('debug');
+  const { logger } = log;
   const forwarder = createForwarder({ timeoutMs: 10_000, maxBodyBytes: 64 * 1024 * 1024, logger, ...options });
   const app = new Koa();
   app.silent = true;
@@ -62,7 +87,7 @@ export async function startProxy(options: Partial<ForwarderOptions> & { upstream
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await forwarder.destroy();
   };
-  return { url: `http://127.0.0.1:${port}`, forwarder, server, logs, close };
+  return { url: `http://127.0.0.1:${port}`, forwarder, server, get logs() { return log.text().split('\n').filter(Boolean); }, close };
 }
 
 /** Polls `check` every 20 ms until it returns a value other than undefined, failing after `ms`. */

@@ -17,6 +17,16 @@ describe('client address: what a connection counts against', () => {
     expect(clientOf('fe80::1')).to.equal('fe80:0:0:0::/64');
   });
 
+  it('fills the zeros of a :: in the middle in the right place', () => {
+    expect(clientOf('1::2:3:4:5:6')).to.equal('1:0:0:2::/64');
+    expect(clientOf('1:2::3')).to.equal('1:2:0:0::/64');
+  });
+
+  it('takes an IPv6 address with a dot as IPv4 only when it is IPv4-mapped', () => {
+    expect(clientOf('64:ff9b::192.0.2.1')).to.equal('64:ff9b:0:0::/64');
+    expect(clientOf('::ffff:7f00:1')).to.equal('0:0:0:0::/64');
+  });
+
   it('puts connections without an address under one name', () => {
     expect(clientOf(undefined)).to.equal('unknown');
     expect(clientOf('')).to.equal('unknown');

@@ -2,20 +2,18 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { guardConnections } from '../../src/server/connection-limits.js';
 import type { ConnectionGuard, ConnectionLimits } from '../../src/server/connection-limits.js';
-import { createLogger } from '../../src/server/logger.js';
+import { captureLogger } from '../helpers/log-capture.js';
 import { closedBy, openSocket } from '../helpers/raw-http.js';
 
 /** A bare net.Server (no HTTP at all) under the guard, the log lines it wrote, and a fake clock. */
 async function guarded(limits: ConnectionLimits) {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk: Buffer, _e, callback) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); callback(); } });
+  const log = captureLogger('info');
   const clock = { now: 0 };
   const server: Server = createServer(() => {});
   const accepted: Socket[] = [];
-  const guard: ConnectionGuard = guardConnections(server, { ...limits, logger: createLogger({ level: 'info', json: true, stream }), clock: () => clock.now });
+  const guard: ConnectionGuard = guardConnections(server, { ...limits, logger: log.logger, clock: () => clock.now });
   server.on('connection', (socket: Socket) => accepted.push(socket));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -32,7 +30,7 @@ async function guarded(limits: ConnectionLimits) {
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
   };
-  return { guard, lines, clock, connect, close, serverEnd };
+  return { guard, get lines() { return log.lines; }, clock, connect, close, serverEnd };
 }
 
 /** Resolves once the guard has seen `n` connections open. */
@@ -120,6 +118,54 @@ describe('connection guard', () => {
       await refusedOnce();
       const lines = g.lines.filter((l) => l.message === 'connections refused');
       expect(lines.map((l) => [l.limit, l.client, l.max, l.count])).to.deep.equal([['per_ip', '127.0.0.1', 1, 1], ['per_ip', '127.0.0.1', 1, 3]]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('counts a client\'s remaining connections when one of several closes', async () => {
+    const g = await guarded({ max: 10, perClient: 2 });
+    try {
+      const first = await g.connect();
+      await g.connect();
+      await opened(g.guard, 2);
+      first.destroy();
+      await opened(g.guard, 1);
+      await g.connect();
+      await opened(g.guard, 2);
+      expect((await closedBy(await g.connect(), 2000)).closed, 'the third at a cap of two').to.equal(true);
+      expect(g.guard.counts.per_ip).to.equal(1);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('logs a refusal at the total cap with the total as its maximum', async () => {
+    const g = await guarded({ max: 1, perClient: 5 });
+    try {
+      const held = await g.connect();
+      await opened(g.guard, 1);
+      g.guard.trust(g.serverEnd(held));
+      await closedBy(await g.connect('127.0.0.2'), 2000);
+      const lines = g.lines.filter((l) => l.message === 'connections refused');
+      expect(lines.map(({ level, limit, client, max, count }) => ({ level, limit, client, max, count })))
+        .to.deep.equal([{ level: 'warn', limit: 'total', client: '127.0.0.2', max: 1, count: 1 }]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('logs the first eviction, naming the client evicted, with the total as its maximum', async () => {
+    const g = await guarded({ max: 1 });
+    try {
+      await g.connect('127.0.0.4');
+      await opened(g.guard, 1);
+      await g.connect('127.0.0.5');
+      await opened(g.guard, 1);
+      const lines = g.lines.filter((l) => l.message === 'connections evicted');
+      expect(lines.map(({ level, limit, client, max, count }) => ({ level, limit, client, max, count })))
+        .to.deep.equal([{ level: 'warn', limit: 'total', client: '127.0.0.4', max: 1, count: 1 }]);
+      expect(g.lines.filter((l) => l.message === 'connections refused')).to.deep.equal([]);
     } finally {
       await g.close();
     }

@@ -12,7 +12,7 @@ describe('showKeyCommand', () => {
     expect(showKeyCommand({ cwd: repoRoot, repoRoot, keyFile: 'keys/k' })).to.equal(`scripts/manage-key show --key-file ${repoRoot}/keys/k`);
   });
 
-  it('from elsewhere: the wrapper and the key file by absolute path, which work from any directory', () => {
+  it('from elsewhere: the wrapper and the key file by absolute paths', () => {
     expect(showKeyCommand({ cwd: '/tmp/run', repoRoot, keyFile: 'api/.api_key' }))
       .to.equal(`${repoRoot}/scripts/manage-key show --key-file /tmp/run/api/.api_key`);
   });

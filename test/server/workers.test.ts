@@ -1,145 +1,279 @@
+// The cluster primary in this process, over a stand-in for node:cluster whose workers the tests make
+// listen and exit; test/server/process/workers.test.ts runs the same primary with real processes.
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { request } from 'node:http';
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseWorkers } from '../../src/server/workers.js';
+import { EventEmitter } from 'node:events';
+import type { Cluster } from 'node:cluster';
+import { MAX_WORKERS, isClusterPrimary, parseWorkers, runPrimary } from '../../src/server/workers.js';
+import type { PrimaryOptions } from '../../src/server/workers.js';
+import { captureLogger, periods, waitFor } from './reload/helpers.js';
 
-const FIXTURE = join(import.meta.dirname, 'fixture-cluster.ts');
-
-interface LogLine { message: string; port?: number; pid?: number; [k: string]: unknown }
-
-/** The fixture cluster as a real process tree, with its JSON log lines collected. */
-class Cluster {
-  readonly lines: LogLine[] = [];
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  constructor(...args: string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
-    createInterface({ input: this.child.stdout! }).on('line', (line) => {
-      try { this.lines.push(JSON.parse(line) as LogLine); } catch { /* not a log line */ }
-    });
-  }
-  /** Waits until `count` lines match, failing after `timeoutMs`. */
-  async waitFor(match: (l: LogLine) => boolean, count = 1, timeoutMs = 8000): Promise<LogLine[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.filter(match);
-      if (found.length >= count) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} matching line(s); saw: ${this.lines.map((l) => l.message).join(', ')}`);
-      await sleep(10);
-    }
-  }
-  listening(): Promise<LogLine[]> {
-    return this.waitFor((l) => l.message === 'listening', 1);
-  }
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+/** A worker as the primary sees it: a pid, and the signals sent to it. */
+class FakeWorker {
+  readonly signals: string[] = [];
+  readonly process: { pid: number; kill: (signal: string) => void };
+  constructor(pid: number) {
+    this.process = { pid, kill: (signal) => void this.signals.push(signal) };
   }
 }
 
-/** GET over a fresh connection, so the cluster can hand it to any worker; resolves to the body (a pid). */
-function get(port: number, path = '/'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      res.on('end', () => resolve(body));
-    }).on('error', reject).end();
-  });
-}
-
-/** Requests until every pid in `want` has answered. */
-async function answeredBy(port: number, want: number[], timeoutMs = 5000): Promise<void> {
-  const seen = new Set<number>();
-  const deadline = Date.now() + timeoutMs;
-  while (!want.every((p) => seen.has(p))) {
-    if (Date.now() > deadline) throw new Error(`not every worker answered: want ${want.join(',')}, saw ${[...seen].join(',')}`);
-    seen.add(Number(await get(port)));
+/** node:cluster as the primary uses it: fork, and the `listening` and `exit` events, which the test emits. */
+class FakeCluster extends EventEmitter {
+  readonly workers: FakeWorker[] = [];
+  fork(): FakeWorker {
+    const worker = new FakeWorker(1000 + this.workers.length);
+    this.workers.push(worker);
+    return worker;
+  }
+  listen(worker: FakeWorker): void {
+    this.emit('listening', worker);
+  }
+  exit(worker: FakeWorker, code: number | null, signal: string | null = null): void {
+    this.emit('exit', worker, code, signal);
   }
 }
 
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+interface Primary {
+  cluster: FakeCluster;
+  signals: EventEmitter;
+  log: ReturnType<typeof captureLogger>;
+  result: Promise<number>;
+  /** Set when the primary has resolved. */
+  exitCode(): number | undefined;
+  lines(message: string): Array<Record<string, unknown>>;
 }
+
+function startPrimary(options: Partial<PrimaryOptions> = {}): Primary {
+  const cluster = new FakeCluster();
+  const signals = new EventEmitter();
+  const log = captureLogger();
+  let exitCode: number | undefined;
+  const result = runPrimary({
+    workers: 2, logger: log.logger, signals, cluster: cluster as unknown as Cluster, restartBackoffMs: 1, ...options,
+  }).then((code) => (exitCode = code));
+  return {
+    cluster, signals, log, result,
+    exitCode: () => exitCode,
+    lines: (message) => log.lines.filter((l) => l.message === message),
+  };
+}
+
+/** Lets the primary's handlers run (they are synchronous, the resolution is not). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('workers: parseWorkers', () => {
   it('accepts whole numbers from 1 and "auto" as one per core', () => {
     expect(parseWorkers('1', 8)).to.equal(1);
     expect(parseWorkers('3', 8)).to.equal(3);
+    expect(parseWorkers(' 4 ', 8)).to.equal(4);
     expect(parseWorkers('auto', 8)).to.equal(8);
-    expect(parseWorkers('AUTO', 2)).to.equal(2);
+    expect(parseWorkers(' AUTO ', 2)).to.equal(2);
+    expect(parseWorkers(String(MAX_WORKERS), 2)).to.equal(MAX_WORKERS);
   });
-  it('rejects zero, negatives, fractions, words and absurd counts', () => {
-    for (const bad of ['0', '-1', '1.5', 'two', '', '2x', '1025']) expect(() => parseWorkers(bad, 4), bad).to.throw(RangeError);
+
+  it('rejects zero, negatives, fractions, words and absurd counts, naming the value and the range', () => {
+    for (const bad of ['0', '-1', '1.5', 'two', '', '2x', 'x2', '1025']) {
+      expect(() => parseWorkers(bad, 4), bad).to.throw(RangeError, `"${bad}" is not a worker count (1-1024 or auto)`);
+    }
+  });
+
+  it('counts this machine\'s cores for "auto" by default', () => {
+    expect(parseWorkers('auto')).to.be.at.least(1);
   });
 });
 
-describe('workers: the cluster primary (real processes)', function () {
-  this.timeout(20000);
-  let cluster: Cluster | undefined;
-  const workerPids = (): number[] => cluster!.lines.filter((l) => l.message === 'listening').map((l) => l.pid!);
-  afterEach(async () => {
-    // Workers exit on their own when the primary's IPC channel closes.
-    cluster?.kill();
-    for (const pid of cluster ? workerPids() : []) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    cluster = undefined;
+describe('workers: isClusterPrimary', () => {
+  it('is the primary only with more than one worker and in the first process', () => {
+    expect(isClusterPrimary(2, { isPrimary: true })).to.equal(true);
+    expect(isClusterPrimary(1, { isPrimary: true })).to.equal(false);
+    expect(isClusterPrimary(2, { isPrimary: false })).to.equal(false);
+  });
+});
+
+describe('workers: starting', () => {
+  it('forks the workers asked for, each logged with its slot and pid', () => {
+    const primary = startPrimary({ workers: 3 });
+    expect(primary.cluster.workers).to.have.length(3);
+    expect(primary.lines('starting workers')).to.deep.equal([{ level: 'info', message: 'starting workers', workers: 3 }]);
+    expect(primary.lines('worker started').map((l) => [l.worker, l.pid])).to.deep.equal([[0, 1000], [1, 1001], [2, 1002]]);
   });
 
-  it('runs N workers that all answer on one shared port', async () => {
-    cluster = new Cluster('2');
-    const lines = await cluster.waitFor((l) => l.message === 'listening', 2);
-    expect(new Set(lines.map((l) => l.port)).size).to.equal(1);
-    expect(new Set(lines.map((l) => l.pid)).size).to.equal(2);
-    await answeredBy(lines[0]!.port!, lines.map((l) => l.pid!));
+  it('passes SIGHUP on to every worker', () => {
+    const primary = startPrimary();
+    primary.signals.emit('SIGHUP');
+    expect(primary.cluster.workers.map((w) => w.signals)).to.deep.equal([['SIGHUP'], ['SIGHUP']]);
+  });
+});
+
+describe('workers: stopping', () => {
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    it(`on ${signal}, passes it on, waits for every worker, and resolves 0`, async () => {
+      const primary = startPrimary();
+      const [a, b] = primary.cluster.workers;
+      primary.signals.emit(signal, signal);
+      expect([a!.signals, b!.signals]).to.deep.equal([[signal], [signal]]);
+      expect(primary.lines('stopping workers')).to.deep.equal([{ level: 'info', message: 'stopping workers', signal, workers: 2 }]);
+      primary.cluster.exit(a!, 0);
+      await settle();
+      expect(primary.exitCode()).to.equal(undefined);
+      primary.cluster.exit(b!, 0);
+      expect(await primary.result).to.equal(0);
+      expect(primary.lines('worker stopped').map((l) => [l.worker, l.pid, l.code])).to.deep.equal([[0, 1000, 0], [1, 1001, 0]]);
+      expect(primary.lines('all workers stopped')).to.deep.equal([{ level: 'info', message: 'all workers stopped', exitCode: 0 }]);
+      expect(primary.lines('restarting worker')).to.deep.equal([]);
+    });
+  }
+
+  it('passes a repeated signal on only once', () => {
+    const primary = startPrimary();
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.signals.emit('SIGINT', 'SIGINT');
+    expect(primary.cluster.workers.map((w) => w.signals)).to.deep.equal([['SIGTERM'], ['SIGTERM']]);
   });
 
-  it('restarts a killed worker, which then answers', async () => {
-    cluster = new Cluster('2');
-    const [first, second] = await cluster.waitFor((l) => l.message === 'listening', 2);
-    process.kill(first!.pid!, 'SIGKILL');
-    await cluster.waitFor((l) => l.message === 'worker died' && l.signal === 'SIGKILL');
-    const lines = await cluster.waitFor((l) => l.message === 'listening', 3);
-    const replacement = lines[2]!.pid!;
-    expect([first!.pid, second!.pid]).not.to.include(replacement);
-    await answeredBy(first!.port!, [second!.pid!, replacement]);
+  it('stops listening for signals and cluster events once done', async () => {
+    const primary = startPrimary({ workers: 1 });
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.cluster.exit(primary.cluster.workers[0]!, 0);
+    await primary.result;
+    for (const name of ['SIGTERM', 'SIGINT', 'SIGHUP']) expect(primary.signals.listenerCount(name), name).to.equal(0);
+    expect(primary.cluster.listenerCount('exit') + primary.cluster.listenerCount('listening')).to.equal(0);
   });
 
-  it('forwards SIGHUP to every worker', async () => {
-    cluster = new Cluster('2');
-    await cluster.waitFor((l) => l.message === 'listening', 2);
-    cluster.child.kill('SIGHUP');
-    const hups = await cluster.waitFor((l) => l.message === 'hup', 2);
-    expect(new Set(hups.map((l) => l.pid))).to.deep.equal(new Set(workerPids()));
+  it('kills workers still running after the drain timeout, and resolves 1', async () => {
+    const primary = startPrimary({ drainTimeoutMs: 20 });
+    const [a, b] = primary.cluster.workers;
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.cluster.exit(a!, 0);
+    await waitFor(() => b!.signals.includes('SIGKILL'), 'the kill');
+    expect(a!.signals).to.deep.equal(['SIGTERM']);
+    expect(primary.lines('workers did not drain in time; killing them')).to.deep.equal([
+      { level: 'error', message: 'workers did not drain in time; killing them', workers: 1, drainTimeoutMs: 20 },
+    ]);
+    primary.cluster.exit(b!, null, 'SIGKILL');
+    expect(await primary.result).to.equal(1);
   });
 
-  it('on SIGTERM lets a request in flight finish, stops every worker and exits 0', async () => {
-    cluster = new Cluster('2');
-    const lines = await cluster.waitFor((l) => l.message === 'listening', 2);
-    const slow = get(lines[0]!.port!, '/slow');
-    await sleep(50);
-    cluster.child.kill('SIGTERM');
-    expect(Number(await slow)).to.be.oneOf(workerPids());
-    expect(await cluster.exited).to.equal(0);
-    expect(workerPids().filter(alive)).to.deep.equal([]);
-    expect(cluster.lines.filter((l) => l.message === 'restarting worker')).to.have.length(0);
+  it('does not kill workers that drain in time', async () => {
+    const primary = startPrimary({ drainTimeoutMs: 20 });
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    for (const worker of primary.cluster.workers) primary.cluster.exit(worker, 0);
+    expect(await primary.result).to.equal(0);
+    await periods(20, 3); // the drain timeout, three times over
+    expect(primary.cluster.workers.map((w) => w.signals)).to.deep.equal([['SIGTERM'], ['SIGTERM']]);
   });
 
-  it('does not restart workers on SIGINT and exits 0', async () => {
-    cluster = new Cluster('2');
-    await cluster.waitFor((l) => l.message === 'listening', 2);
-    cluster.child.kill('SIGINT');
-    expect(await cluster.exited).to.equal(0);
-    expect(cluster.lines.filter((l) => l.message === 'worker stopped')).to.have.length(2);
+  it('waits 30 s by default before killing, not a moment', async () => {
+    const primary = startPrimary();
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    try {
+      await periods(1, 10);
+      expect(primary.cluster.workers.map((w) => w.signals)).to.deep.equal([['SIGTERM'], ['SIGTERM']]);
+    } finally {
+      for (const worker of primary.cluster.workers) primary.cluster.exit(worker, 0);
+    }
+  });
+});
+
+describe('workers: restarts', () => {
+  it('restarts a worker that died in the same slot, after the initial delay', async () => {
+    const primary = startPrimary({ restartBackoffMs: 5 });
+    const [a] = primary.cluster.workers;
+    primary.cluster.listen(a!);
+    primary.cluster.exit(a!, 1, null);
+    expect(primary.lines('worker died')).to.deep.equal([{ level: 'error', message: 'worker died', worker: 0, pid: 1000, code: 1, signal: null }]);
+    expect(primary.lines('restarting worker')).to.deep.equal([{ level: 'info', message: 'restarting worker', worker: 0, delayMs: 5 }]);
+    await waitFor(() => primary.cluster.workers.length === 3, 'the new worker');
+    expect(primary.lines('worker started').at(-1)).to.deep.include({ worker: 0, pid: 1002 });
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    for (const worker of primary.cluster.workers.slice(1)) primary.cluster.exit(worker, 0);
+    expect(await primary.result).to.equal(0);
   });
 
-  it('gives up with exit code 1 when no worker can start, instead of restarting forever', async () => {
-    cluster = new Cluster('2', 'fail');
-    expect(await cluster.exited).to.equal(1);
-    expect(cluster.lines.filter((l) => l.message === 'worker started').length).to.be.at.most(2);
+  it('doubles the delay for each crash in a row, up to the maximum', async () => {
+    let now = 0;
+    const primary = startPrimary({ workers: 1, restartBackoffMs: 1, maxBackoffMs: 4, stableAfterMs: 1000, clock: () => now });
+    primary.cluster.listen(primary.cluster.workers[0]!);
+    for (let crash = 1; crash <= 4; crash++) {
+      now += 999; // never long enough to count as a stable run
+      primary.cluster.exit(primary.cluster.workers.at(-1)!, 1);
+      await waitFor(() => primary.cluster.workers.length === crash + 1, `restart ${crash}`);
+    }
+    expect(primary.lines('restarting worker').map((l) => l.delayMs)).to.deep.equal([1, 2, 4, 4]);
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.cluster.exit(primary.cluster.workers.at(-1)!, 0);
+    await primary.result;
+  });
+
+  it('starts from the initial delay again after a worker ran long enough to count as stable', async () => {
+    let now = 0;
+    const primary = startPrimary({ workers: 1, restartBackoffMs: 1, stableAfterMs: 1000, clock: () => now });
+    primary.cluster.listen(primary.cluster.workers[0]!);
+    primary.cluster.exit(primary.cluster.workers[0]!, 1);
+    await waitFor(() => primary.cluster.workers.length === 2, 'the first restart');
+    primary.cluster.exit(primary.cluster.workers[1]!, 1);
+    await waitFor(() => primary.cluster.workers.length === 3, 'the second restart');
+    now += 1000; // exactly the stable run
+    primary.cluster.exit(primary.cluster.workers[2]!, 1);
+    await waitFor(() => primary.cluster.workers.length === 4, 'the third restart');
+    expect(primary.lines('restarting worker').map((l) => l.delayMs)).to.deep.equal([1, 2, 1]);
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.cluster.exit(primary.cluster.workers[3]!, 0);
+    await primary.result;
+  });
+
+  it('restarts a worker that never listened while another one has', async () => {
+    const primary = startPrimary();
+    const [a, b] = primary.cluster.workers;
+    primary.cluster.listen(a!);
+    primary.cluster.exit(b!, 1);
+    expect(primary.lines('restarting worker')).to.have.length(1);
+    expect(primary.lines('workers cannot start; stopping')).to.deep.equal([]);
+    await waitFor(() => primary.cluster.workers.length === 3, 'the new worker');
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.cluster.exit(a!, 0);
+    primary.cluster.exit(primary.cluster.workers[2]!, 0);
+    expect(await primary.result).to.equal(0);
+  });
+
+  it('forks nothing more once stopping, even a restart already scheduled', async () => {
+    const primary = startPrimary({ workers: 1, restartBackoffMs: 10 });
+    primary.cluster.listen(primary.cluster.workers[0]!);
+    primary.cluster.exit(primary.cluster.workers[0]!, 1);
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    expect(await primary.result).to.equal(0);
+    await periods(10, 3); // the restart's delay, three times over
+    expect(primary.cluster.workers).to.have.length(1);
+    expect(primary.lines('stopping workers')).to.deep.equal([]);
+  });
+
+  it('ignores the exit of a process it did not fork', async () => {
+    const primary = startPrimary({ workers: 1 });
+    primary.cluster.exit(new FakeWorker(4242), 1);
+    expect(primary.log.lines.map((l) => l.message)).to.deep.equal(['starting workers', 'worker started']);
+    primary.signals.emit('SIGTERM', 'SIGTERM');
+    primary.cluster.exit(primary.cluster.workers[0]!, 0);
+    await primary.result;
+  });
+});
+
+describe('workers: giving up', () => {
+  it('stops, without restarting, when a worker dies and none has ever listened; resolves 1', async () => {
+    const primary = startPrimary();
+    const [a, b] = primary.cluster.workers;
+    primary.cluster.exit(a!, 1);
+    expect(primary.lines('workers cannot start; stopping')).to.deep.equal([
+      { level: 'error', message: 'workers cannot start; stopping', worker: 0, code: 1 },
+    ]);
+    expect(primary.lines('restarting worker')).to.deep.equal([]);
+    expect(b!.signals).to.deep.equal(['SIGTERM']);
+    primary.cluster.exit(b!, 0);
+    expect(await primary.result).to.equal(1);
+  });
+
+  it('resolves 2 when that worker exited 2 (bad configuration)', async () => {
+    const primary = startPrimary({ workers: 1 });
+    primary.cluster.exit(primary.cluster.workers[0]!, 2);
+    expect(await primary.result).to.equal(2);
+    expect(primary.lines('all workers stopped')).to.deep.equal([{ level: 'info', message: 'all workers stopped', exitCode: 2 }]);
   });
 });

@@ -57,6 +57,7 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
     const { req } = ctx;
     const apiKey = req.headers['x-api-key'];
     // Node keeps only the first of repeated Authorization headers; look at all of them, but only when used.
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent; the condition only spares the headersDistinct lookup, and readCredential ignores Authorization whenever X-API-Key is non-empty
     const authorization = (apiKey === undefined || apiKey === '') && req.headers.authorization !== undefined
       ? req.headersDistinct?.authorization ?? rawValues(req.rawHeaders, 'authorization') : undefined;
     const credential = readCredential(apiKey, authorization);

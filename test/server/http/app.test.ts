@@ -1,10 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { FailureThrottle } from '../../../src/server/http/throttle.js';
 import { createUpstreamMonitor } from '../../../src/proxy/upstream-monitor.js';
+import { createApp } from '../../../src/server/http/app.js';
+import { createMetrics } from '../../../src/server/http/metrics.js';
 import { KEY, OLD_KEY, startApp } from '../../helpers/app-server.js';
+import { rawRequest } from '../../helpers/raw-http.js';
+import { captureLogger } from '../reload/helpers.js';
 
 const withKey = (key: string): RequestInit => ({ headers: { 'X-API-Key': key } });
 
@@ -202,9 +207,10 @@ describe('app: routes', () => {
   it('routes exactly: no trailing slash, no other case; HEAD like GET; a wrong method is 405 after the key check', async () => {
     const app = await startApp();
     try {
-      for (const path of ['/livez/', '/LIVEZ', '/metrics/', '/api/v1/Health']) {
+      // Not the daemon's routes: unknown paths are 404; under /api/v1 they are for the upstream (none here: 503).
+      for (const [path, status] of [['/livez/', 404], ['/LIVEZ', 404], ['/metrics/', 404], ['/api/v1/Health', 503]] as const) {
         const res = await fetch(app.url + path, withKey(KEY));
-        expect(res.status, path).to.be.oneOf([404, 503]);
+        expect(res.status, path).to.equal(status);
       }
       expect((await fetch(`${app.url}/api/v1/health`, { method: 'HEAD', ...withKey(KEY) })).status).to.equal(200);
       expect((await fetch(`${app.url}/metrics`, { method: 'DELETE' })).status).to.equal(401);
@@ -258,5 +264,136 @@ describe('app: routes', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('app: the request frame', () => {
+  it('trusts no X-Forwarded-* header from clients: the host and protocol it sees are the connection\'s', async () => {
+    const app = await startApp({ forward: async (ctx) => { ctx.body = { host: ctx.host, protocol: ctx.protocol, ip: ctx.ip }; } });
+    try {
+      const res = await fetch(`${app.url}/api/v1/x`, {
+        headers: { 'X-API-Key': KEY, 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '6.6.6.6' },
+      });
+      expect(await res.json()).to.deep.equal({ host: `127.0.0.1:${app.port}`, protocol: 'http', ip: '127.0.0.1' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('writes one access line per request at http level: id, method, path without the query, route, status, ms, client', async () => {
+    const app = await startApp({ level: 'http' });
+    try {
+      await (await fetch(`${app.url}/livez?token=secret`, { headers: { 'X-Request-Id': 'access-1' } })).arrayBuffer();
+      const lines = app.logs.filter((l) => l.message === 'request');
+      expect(lines).to.have.length(1);
+      const { ms, timestamp: _time, ...rest } = lines[0]!;
+      expect(rest).to.deep.equal({
+        level: 'http', message: 'request', requestId: 'access-1', method: 'GET', path: '/livez', route: '/livez', status: 200, client: '127.0.0.1',
+      });
+      expect(ms).to.be.a('number').and.at.least(0).and.below(10_000);
+      expect(String(ms)).to.match(/^\d+(\.\d{1,2})?$/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('measures the time to the answer in ms, to the hundredth', async () => {
+    const app = await startApp({ level: 'http', forward: async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      ctx.body = 'slow';
+    } });
+    try {
+      await (await fetch(`${app.url}/api/v1/x`, withKey(KEY))).arrayBuffer();
+      const { ms } = app.logs.find((l) => l.message === 'request')! as { ms: number };
+      expect(ms).to.be.at.least(20).and.below(5000);
+      expect(String(ms)).to.match(/^\d+(\.\d{1,2})?$/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('calls itself version 0.0.0 when not told its version', async () => {
+    const store = new KeyStore();
+    store.swap({ current: { key: KEY, source: 'file' } });
+    const app = createApp({ store, metrics: createMetrics({ store, processMetrics: false }), logger: captureLogger().logger, status: () => ({ accepting: true }) });
+    const server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/health`, withKey(KEY));
+      expect((await res.json() as { version: string }).version).to.equal('0.0.0');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('replaces a client request id that is not sane with one of its own', async () => {
+    const app = await startApp({ level: 'http' });
+    try {
+      const res = await fetch(`${app.url}/livez`, { headers: { 'X-Request-Id': 'has space' } });
+      expect(res.headers.get('x-request-id')).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses a target that could leave its route with 400 for every route, counted and logged like any answer', async () => {
+    const app = await startApp({ level: 'http' });
+    try {
+      const escape = await rawRequest(app.port, 'GET /api/v1/%2e%2e/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { keepOpen: true });
+      expect(escape.status).to.equal(400);
+      expect(escape.text.endsWith('{"detail":"Invalid request path"}')).to.equal(true);
+      const malformed = await rawRequest(app.port, 'GET /livez%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { keepOpen: true });
+      expect(malformed.text.endsWith('{"detail":"Malformed URL"}')).to.equal(true);
+      expect(app.logs.filter((l) => l.message === 'request').map((l) => [l.route, l.status])).to.deep.equal([['other', 400], ['other', 400]]);
+      const text = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(text).to.include('qwen_http_requests_total{route="other",code="400"} 2');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('routes an absolute-form target by its path, which every later look at the request agrees on', async () => {
+    const app = await startApp({ forward: async (ctx) => { ctx.body = { path: ctx.path, query: ctx.query, url: ctx.req.url }; } });
+    try {
+      const live = await rawRequest(app.port, `GET http://127.0.0.1:${app.port}/livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { keepOpen: true });
+      expect(live.status).to.equal(200);
+      const forwarded = await rawRequest(app.port,
+        `GET http://127.0.0.1:${app.port}/api/v1/x?q=1 HTTP/1.1\r\nHost: x\r\nX-API-Key: ${KEY}\r\nConnection: close\r\n\r\n`, { keepOpen: true });
+      expect(JSON.parse(forwarded.text.slice(forwarded.text.indexOf('\r\n\r\n') + 4))).to.deep.equal({ path: '/api/v1/x', query: { q: '1' }, url: '/api/v1/x?q=1' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('closes the connection after any answer while draining, Koa\'s own answers too', async () => {
+    const app = await startApp();
+    try {
+      app.status.accepting = false;
+      const answer = await rawRequest(app.port, 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n', { keepOpen: true });
+      expect(answer.status).to.equal(200);
+      expect(answer.text).to.match(/\r\nConnection: close\r\n/i);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('logs a client gone mid-answer at debug with its code, and any other app error at error with its stack', () => {
+    const log = captureLogger();
+    const store = new KeyStore();
+    const app = createApp({ store, metrics: createMetrics({ store, processMetrics: false }), logger: log.logger, status: () => ({ accepting: true }) });
+    for (const code of ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']) {
+      app.emit('error', Object.assign(new Error('gone'), { code }), { state: { requestId: 'r1' } });
+    }
+    app.emit('error', Object.assign(new Error('gone'), { code: 'EPIPE' }));
+    const broken = new Error('broken');
+    app.emit('error', broken);
+    app.emit('error', Object.assign(new Error('no stack'), { stack: undefined }));
+    expect(log.lines).to.deep.equal([
+      ...['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].map((code) => ({ level: 'debug', message: 'client connection lost', code, requestId: 'r1' })),
+      { level: 'debug', message: 'client connection lost', code: 'EPIPE' },
+      { level: 'error', message: 'unhandled request error', error: broken.stack },
+      { level: 'error', message: 'unhandled request error', error: 'Error: no stack' },
+    ]);
   });
 });

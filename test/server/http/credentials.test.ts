@@ -56,6 +56,12 @@ describe('readCredential', () => {
     }
   });
 
+  it('reads the scheme only at the start: a header that merely contains "Bearer tok" is malformed', () => {
+    for (const header of ['XBearer tok', 'Basic bearer tok', 'Token Bearer tok']) {
+      expect(readCredential(undefined, header), header).to.deep.equal({ ok: false, problem: 'malformed' });
+    }
+  });
+
   it('turns any header values into a candidate or a typed rejection, never a crash', () => {
     const header = fc.option(fc.oneof(fc.string({ unit: 'binary' }), fc.array(fc.string(), { maxLength: 3 })), { nil: undefined });
     fc.assert(fc.property(header, header, (apiKey, authorization) => {

@@ -28,4 +28,12 @@ describe('FailureThrottle', () => {
     expect(throttle.fail('b')).to.equal(0); // b was evicted, so it starts with a full bucket
     expect(throttle.fail('c')).to.be.greaterThan(0);
   });
+
+  it('asks for the time until one whole failure is allowed again, counting what has refilled', () => {
+    let now = 0;
+    const throttle = new FailureThrottle({ rate: { count: 1, periodMs: 10_000 }, clock: () => now });
+    expect(throttle.fail('a')).to.equal(0);
+    now = 5000; // half a token back
+    expect(throttle.fail('a')).to.equal(5);
+  });
 });

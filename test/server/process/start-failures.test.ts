@@ -16,6 +16,14 @@ describe('server process: start-up failures', function () {
   const key = generateKey();
   registerSecret(key);
 
+  // Regression: the helper waited out its 10 s deadline and said only "timed out waiting for a log line".
+  it('a server that exits before it listens fails spawnServer at once, with the exit and the server\'s stderr', async () => {
+    const started = Date.now();
+    const err = await spawnServer({ args: ['--port', 'not-a-port'] }).then(() => undefined, (e: Error) => e);
+    expect(Date.now() - started, 'ms until the helper gave up').to.be.below(5000);
+    expect(err?.message).to.match(/^server exited \(code 2\) before the expected log line; stderr:\nqwen-key-daemon: .*--port/);
+  });
+
   it('port in use: exit 1, the port and --port on stderr, the JSON line kept', async () => {
     const { dir, cleanup } = await tempDir();
     const taken: Server = createServer();

@@ -1,9 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import type { Logger } from 'winston';
+import { captureLogger } from '../../helpers/log-capture.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
 import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
@@ -19,28 +17,8 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A winston logger writing JSON lines into memory, so tests can read what was logged. */
-export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>>; text: () => string } {
-  const raw: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      raw.push(String(chunk));
-      done();
-    },
-  });
-  const logger = winston.createLogger({
-    level: 'debug',
-    format: winston.format.json(),
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return {
-    logger,
-    get lines() {
-      return raw.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    },
-    text: () => raw.join(''),
-  };
-}
+/** A logger writing JSON lines into memory, checked by the key-leak guard (test/helpers/log-capture.ts). */
+export { captureLogger };
 
 /** Waits until `cond` holds, polling every `stepMs`; returns the elapsed ms, throws at the deadline. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 1000, stepMs = 1): Promise<number> {
@@ -50,6 +28,21 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
     if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/**
+ * Resolves once an interval of `ms` has fired `times` times. For showing that something does NOT happen
+ * within a timer's period: a timer of that period started earlier fires first, however busy the machine.
+ */
+export function periods(ms: number, times: number): Promise<void> {
+  return new Promise((resolve) => {
+    let fired = 0;
+    const timer = setInterval(() => {
+      if (++fired < times) return;
+      clearInterval(timer);
+      resolve();
+    }, ms);
+  });
 }
 
 /** Resolves after `ms`; only for spacing writes the way a writer would, never for waiting on results. */

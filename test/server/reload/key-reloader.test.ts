@@ -1,41 +1,14 @@
 import { expect } from 'chai';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { coalesced } from '../../../src/server/reload/coalesce.js';
 import { generateKey } from '../../../src/core/key.js';
 import { writeKeyFile } from '../../../src/core/key-file.js';
 import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
 import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { FileReads } from '../../../src/core/regular-file.js';
-import { captureLogger, tempDir, waitFor } from './helpers.js';
-
-describe('coalesced', function () {
-  it('never runs twice at once; calls during a run make exactly one more run, with the latest argument', async function () {
-    let active = 0;
-    let maxActive = 0;
-    const runs: number[] = [];
-    const release: Array<() => void> = [];
-    const run = coalesced(async (n: number) => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      runs.push(n);
-      await new Promise<void>((r) => release.push(r));
-      active--;
-      return n;
-    });
-    const first = run(1);
-    const during = [run(2), run(3), run(4)];
-    expect(runs).to.deep.equal([1]);
-    release.shift()!();
-    expect(await first).to.equal(1);
-    await waitFor(() => release.length === 1, 'the follow-up run');
-    release.shift()!();
-    expect(await Promise.all(during)).to.deep.equal([4, 4, 4]);
-    expect(runs).to.deep.equal([1, 4]);
-    expect(maxActive).to.equal(1);
-  });
-});
+import type { ReloadHistory } from '../../../src/server/reload/reload-history.js';
+import { captureLogger, periods, tempDir, waitFor } from './helpers.js';
 
 describe('key reloader', function () {
   let cleanup: () => Promise<void>;
@@ -191,5 +164,96 @@ describe('key reloader', function () {
     await writeKeyFile(keyFile, second);
     await waitFor(async () => (await reloader.reload('test')).outcome === 'loaded', 'a reload after the stalled read returned', 2000, 10);
     expect(store.verify(second)?.key).to.equal('current');
+  });
+
+  it('answers a reload whose history read fails unexpectedly with a rejection, not a failure', async function () {
+    await writeKeyFile(keyFile, generateKey());
+    const log = captureLogger();
+    const history = { read: () => Promise.reject(new Error('history broke')) } as unknown as ReloadHistory;
+    const reloader = new KeyReloader({ keyFile, store: new KeyStore(), graceMs: 0, logger: log.logger, history });
+    const event = await reloader.reload('test');
+    expect(event).to.include({ outcome: 'rejected', reason: 'KEY_UNREADABLE', trigger: 'test' });
+    reloader.close();
+  });
+
+  it('names the start as the trigger of a rejection at start', async function () {
+    await writeFile(keyFile, 'has inner space\n');
+    const log = captureLogger();
+    const events: ReloadEvent[] = [];
+    const reloader = new KeyReloader({ keyFile, store: new KeyStore(), graceMs: 0, logger: log.logger, onReload: (e) => events.push(e) });
+    await reloader.initialise({ development: false });
+    expect(events.map((e) => [e.outcome, e.trigger])).to.deep.equal([['rejected', 'initialise']]);
+    expect(log.lines.find((l) => l.level === 'error')).to.include({ trigger: 'initialise' });
+  });
+
+  for (const [source, env] of [['env', { apiKey: generateKey(), development: false }], ['development', { development: true }]] as const) {
+    it(`on the ${source} key, takes a missing key file as the normal state: unchanged, silent`, async function () {
+      const log = captureLogger();
+      const reloader = new KeyReloader({ keyFile, store: new KeyStore(), graceMs: 0, logger: log.logger, retryMs: 10 });
+      await reloader.initialise(env);
+      const lines = log.lines.length;
+      expect(await reloader.reload('backstop')).to.include({ outcome: 'unchanged', source });
+      expect(log.lines.length).to.equal(lines);
+      reloader.close();
+    });
+  }
+
+  it('on the env key, rejects a key file that is there but invalid', async function () {
+    const log = captureLogger();
+    const store = new KeyStore();
+    const envKey = generateKey();
+    const reloader = new KeyReloader({ keyFile, store, graceMs: 0, logger: log.logger, retryMs: 60_000 });
+    await reloader.initialise({ apiKey: envKey, development: false });
+    await writeFile(keyFile, 'has inner space\n');
+    expect(await reloader.reload('change:.api_key')).to.include({ outcome: 'rejected', reason: 'KEY_INVALID_CHARS' });
+    expect(store.verify(envKey)?.key).to.equal('current');
+    reloader.close();
+  });
+
+  it('says the key file is valid again, by fingerprint and trigger', async function () {
+    const { key, log, reloader } = await start();
+    await writeFile(keyFile, 'qwk_a b');
+    await reloader.reload('test');
+    await writeKeyFile(keyFile, key);
+    await reloader.reload('change:.api_key');
+    expect(log.lines.at(-1)).to.deep.equal({
+      level: 'info', message: 'key file valid again', fingerprint: reloader.lastReload!.fingerprint, trigger: 'change:.api_key',
+    });
+  });
+
+  it('re-reads shortly after finding the file missing too, so delete-then-create is picked up', async function () {
+    const { events, reloader } = await start(30);
+    await rm(keyFile);
+    await reloader.reload('change:.api_key');
+    await writeKeyFile(keyFile, generateKey());
+    await waitFor(() => events.some((e) => e.trigger === 'retry' && e.outcome === 'loaded'), 'the retry');
+  });
+
+  it('re-reads once after an empty file, not again and again while it stays empty', async function () {
+    const { events, reloader } = await start(10);
+    await writeFile(keyFile, '');
+    await reloader.reload('change:.api_key');
+    await waitFor(() => events.some((e) => e.trigger === 'retry'), 'the retry');
+    await periods(10, 6);
+    expect(events.filter((e) => e.trigger === 'retry')).to.have.length(1);
+    reloader.close();
+  });
+
+  it('does not re-read soon after content that is plainly invalid', async function () {
+    const { events, reloader } = await start(10);
+    await writeFile(keyFile, 'qwk_a b');
+    await reloader.reload('change:.api_key');
+    await periods(10, 6);
+    expect(events.filter((e) => e.trigger === 'retry')).to.deep.equal([]);
+    reloader.close();
+  });
+
+  it('reports a bad file at error again after a good read ended the streak', async function () {
+    const { key, log, reloader } = await start();
+    for (const content of ['qwk_a b', key, 'qwk_a b']) {
+      await writeFile(keyFile, content);
+      await reloader.reload('test');
+    }
+    expect(log.lines.filter((l) => l.level === 'error').map((l) => l.reason)).to.deep.equal(['KEY_INVALID_CHARS', 'KEY_INVALID_CHARS']);
   });
 });

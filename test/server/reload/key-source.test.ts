@@ -8,10 +8,12 @@ import { generateKey } from '../../../src/core/key.js';
 import { readKeyFile, writeKeyFile } from '../../../src/core/key-file.js';
 import { KeyReloader } from '../../../src/server/reload/key-reloader.js';
 import type { ReloadEvent } from '../../../src/server/reload/reload-record.js';
-import { DEVELOPMENT_KEY } from '../../../src/server/reload/key-source.js';
+import { DEVELOPMENT_KEY, FirstKeyError, InvalidEnvKeyError, resolveInitialKey } from '../../../src/server/reload/key-source.js';
+import type { InitialKeyEnv } from '../../../src/server/reload/key-source.js';
 import { waitFor } from './helpers.js';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { captureLogger, tempDir } from './helpers.js';
+import { registerSecret } from '../../helpers/log-capture.js';
 
 describe('initial key source order', function () {
   let cleanup: () => Promise<void>;
@@ -21,7 +23,7 @@ describe('initial key source order', function () {
   let log: ReturnType<typeof captureLogger>;
   let events: ReloadEvent[];
   const envKey = generateKey();
-  const secrets = [envKey];
+  registerSecret(envKey);
 
   beforeEach(async function () {
     let dir: string;
@@ -32,17 +34,19 @@ describe('initial key source order', function () {
     events = [];
     reloader = new KeyReloader({ keyFile, store, graceMs: 0, logger: log.logger, onReload: (e) => events.push(e) });
   });
+  // The key-leak guard (test/helpers/leak-guard.ts) reads every line these loggers wrote.
   afterEach(async function () {
-    reloader.close();
-    const text = log.text();
-    expect(secrets.filter((k) => text.includes(k)).length, 'keys found in log output').to.equal(0);
-    await cleanup();
+    try {
+      reloader.close();
+    } finally {
+      await cleanup();
+    }
   });
 
   const fileKey = async () => {
     await mkdir(join(keyFile, '..'), { recursive: true });
     const key = generateKey();
-    secrets.push(key);
+    registerSecret(key);
     await writeKeyFile(keyFile, key);
     return key;
   };
@@ -77,7 +81,7 @@ describe('initial key source order', function () {
   it('generates a key into a new key file on first run, and says how to see it', async function () {
     expect(await reloader.initialise({ development: false })).to.equal('generated');
     const key = await readKeyFile(keyFile);
-    secrets.push(key);
+    registerSecret(key);
     expect(store.verify(key)?.key).to.equal('current');
     expect((await stat(keyFile)).mode & 0o777).to.equal(0o600);
     const { entries } = await readHistory(historyPathFor(keyFile));
@@ -96,12 +100,11 @@ describe('initial key source order', function () {
     const sources = await Promise.all(others.map((o) =>
       new KeyReloader({ keyFile, store: o.store, graceMs: 0, logger: o.log.logger }).initialise({ development: false })));
     const key = await readKeyFile(keyFile);
-    secrets.push(key);
+    registerSecret(key);
     expect([...sources].sort()).to.deep.equal(['file', 'file', 'generated']);
     for (const o of others) expect(o.store.verify(key)?.key).to.equal('current');
     const { entries } = await readHistory(historyPathFor(keyFile));
     expect(entries.map((e) => e.action)).to.deep.equal([Action.generated]);
-    for (const o of others) expect(secrets.filter((k) => o.log.text().includes(k)).length).to.equal(0);
   });
 
   for (const [name, content] of [
@@ -169,5 +172,79 @@ describe('initial key source order', function () {
     await reloader.reload('test');
     expect(store.verify(key)?.key).to.equal('current');
     expect(store.verify(DEVELOPMENT_KEY)).to.equal(null);
+  });
+});
+
+describe('resolveInitialKey: what it says and throws', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await mkdir(join(dir, 'api'));
+  });
+  afterEach(() => cleanup());
+  const resolveWith = (env: InitialKeyEnv, keyFile = join(dir, 'api', '.api_key')) => {
+    const log = captureLogger();
+    return { log, result: resolveInitialKey({ keyFile, env, logger: log.logger, clock: () => Date.UTC(2026, 0, 1) }) };
+  };
+
+  it('takes an empty QWEN_API_KEY as none', async () => {
+    const { result } = resolveWith({ apiKey: '', development: true });
+    expect(await result).to.deep.equal({ key: DEVELOPMENT_KEY, source: 'development' });
+  });
+
+  it('says in the error what is wrong with an invalid QWEN_API_KEY, as "it", with its code, and keeps the cause', async () => {
+    const { result } = resolveWith({ apiKey: 'has a space', development: false });
+    const err = await result.then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.an.instanceOf(InvalidEnvKeyError);
+    expect((err as InvalidEnvKeyError).message).to.equal('QWEN_API_KEY is not a valid key: it contains whitespace, control or non-ASCII characters (KEY_INVALID_CHARS)');
+    expect((err as InvalidEnvKeyError).code).to.equal('KEY_INVALID_CHARS');
+    expect((err as Error).cause).to.be.an.instanceOf(KeyFileError);
+  });
+
+  it('names a QWEN_API_KEY that is too long as "it" too', async () => {
+    const { result } = resolveWith({ apiKey: 'k'.repeat(2000), development: false });
+    const err = await result.then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).to.equal('QWEN_API_KEY is not a valid key: it is 2000 characters; at most 1024 are accepted (KEY_TOO_LARGE)');
+  });
+
+  it('warns about the development key with its source and the key file it looked for', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    const { log, result } = resolveWith({ development: true }, keyFile);
+    await result;
+    expect(log.lines).to.deep.equal([{
+      level: 'warn', message: 'USING THE INSECURE DEVELOPMENT KEY: no key file and no QWEN_API_KEY; never run like this outside development',
+      source: 'development', keyFile,
+    }]);
+  });
+
+  it('says how to see a generated key, with the command given or manage-key show', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    const given = resolveWith({ development: false, showKeyCommand: 'scripts/manage-key show' }, keyFile);
+    await given.result;
+    expect(given.log.lines).to.deep.equal([{
+      level: 'info', message: 'generated a new API key into the key file; see it with: scripts/manage-key show', keyFile,
+    }]);
+    const other = join(dir, 'other', '.api_key');
+    await mkdir(join(dir, 'other'));
+    const fallback = resolveWith({ development: false }, other);
+    await fallback.result;
+    expect(fallback.log.lines.map((l) => l.message)).to.deep.equal(['generated a new API key into the key file; see it with: manage-key show']);
+  });
+
+  it('throws a FirstKeyError naming the key file and the cause when the key cannot be written', async () => {
+    await writeFile(join(dir, 'not-a-dir'), 'x');
+    const keyFile = join(dir, 'not-a-dir', 'api', '.api_key');
+    const { result } = resolveWith({ development: false }, keyFile);
+    const err = await result.then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.an.instanceOf(FirstKeyError);
+    expect((err as FirstKeyError).name).to.equal('FirstKeyError');
+    expect((err as FirstKeyError).keyFile).to.equal(keyFile);
+    expect((err as Error).message).to.match(new RegExp(`^cannot generate a first-run key into ${keyFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S`));
+    expect((err as Error).message).to.include(((err as Error).cause as Error).message);
+  });
+
+  it('names a cause that is not an error by its text', () => {
+    expect(new FirstKeyError('/k', { cause: 'disk on fire' }).message).to.equal('cannot generate a first-run key into /k: disk on fire');
   });
 });

@@ -162,3 +162,103 @@ describe('KeyStore', () => {
     });
   });
 });
+
+describe('KeyStore: the previous key\'s window', () => {
+  const WRONG = 'qwk_wrong_' + 'M1n2B3v4C5x6Z7l8K9j0H1g2F3d4S5a6P7o8I9u0';
+  const open = (now: number): KeyStore => {
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(now + 60_000) } });
+    return store;
+  };
+
+  it('refuses a key that is neither current nor previous while a window is open', () => {
+    const store = open(1_000_000);
+    expect(store.verify(WRONG)).to.equal(null);
+    expect(store.verify(OLD.slice(0, -1))).to.equal(null);
+    expect(store.verify('')).to.equal(null);
+  });
+
+  it('drops a "previous" key that is the current key itself: no window to report or end', () => {
+    const store = new KeyStore({ clock: () => 1_000_000 });
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: KEY, until: new Date(2_000_000) } });
+    expect(store.verify(KEY)?.key).to.equal('current');
+    expect(store.previousUntil).to.equal(undefined);
+    expect(store.describe()!.previous).to.equal(undefined);
+  });
+
+  it('says when the window ends while it is open, and nothing once it is over or ended', () => {
+    let now = 1_000_000;
+    const store = new KeyStore({ clock: () => now });
+    store.swap({ current: { key: KEY, source: 'file' } });
+    expect(store.previousUntil).to.equal(undefined);
+    store.swap({ current: { key: KEY, source: 'file' }, previous: { key: OLD, until: new Date(now + 1000) } });
+    expect(store.previousUntil).to.equal(now + 1000);
+    now += 999;
+    expect(store.previousUntil).to.equal(1_001_000);
+    now += 1;
+    expect(store.previousUntil).to.equal(undefined);
+    now = 1_000_000;
+    store.endPrevious();
+    expect(store.previousUntil).to.equal(undefined);
+  });
+
+  it('describes an ended window as inactive, with the previous key still named', () => {
+    const store = open(1_000_000);
+    store.endPrevious();
+    const previous = store.describe()!.previous!;
+    expect(previous.active).to.equal(false);
+    expect(store.verify(OLD)).to.equal(null);
+    expect(previous.fingerprint).to.equal('sha256:' + createHash('sha256').update(OLD).digest('hex').slice(0, 12));
+  });
+
+  it('describes an open window with its end and as active', () => {
+    const store = open(1_000_000);
+    expect(store.describe()!.previous).to.deep.include({ active: true });
+    expect(store.describe()!.previous!.until.getTime()).to.equal(1_060_000);
+  });
+});
+
+describe('KeyStore: state', () => {
+  it('is not loaded before the first swap, and describes nothing', () => {
+    const store = new KeyStore();
+    expect(store.loaded).to.equal(false);
+    expect(store.describe()).to.equal(undefined);
+    expect(store.previousUntil).to.equal(undefined);
+    store.swap({ current: { key: KEY, source: 'file' } });
+    expect(store.loaded).to.equal(true);
+  });
+
+  it('takes endPrevious before any key without failing', () => {
+    const store = new KeyStore();
+    expect(() => store.endPrevious()).to.not.throw();
+    expect(store.loaded).to.equal(false);
+  });
+
+  it('moves its version on every swap and every endPrevious, and not on reads', () => {
+    const store = new KeyStore();
+    const versions = [store.version];
+    store.swap({ current: { key: KEY, source: 'file' } });
+    versions.push(store.version);
+    store.verify(KEY);
+    store.describe();
+    versions.push(store.version);
+    store.swap({ current: { key: KEY, source: 'file' } });
+    versions.push(store.version);
+    store.endPrevious();
+    versions.push(store.version);
+    expect(versions).to.deep.equal([0, 1, 1, 2, 3]);
+  });
+
+  it('describes the source, the load time and the creation time of the key in force', () => {
+    const since = new Date(500_000);
+    const store = new KeyStore({ clock: () => 1_000_000 });
+    store.swap({ current: { key: KEY, source: 'generated', since } });
+    expect(store.describe()).to.deep.equal({
+      source: 'generated',
+      fingerprint: 'sha256:' + createHash('sha256').update(KEY).digest('hex').slice(0, 12),
+      loadedAt: new Date(1_000_000),
+      since,
+      previous: undefined,
+    });
+  });
+});

@@ -68,4 +68,14 @@ describe('reload history: what the daemon may take from the history', () => {
     expect(fixed.changed, 'the trust changed though the text did not').to.equal(true);
     expect(fixed.state.previous?.key).to.equal('k1');
   });
+
+  it('warns when the history cannot be read, with the reason, and takes it as saying nothing', async () => {
+    await mkdir(`${keyFile}_history`);
+    const { log, history: reader } = setUp();
+    const { state } = await reader.read();
+    expect(state.previous).to.equal(undefined);
+    expect(log.lines.filter((l) => l.level === 'warn')).to.deep.equal([
+      { level: 'warn', message: 'history unreadable; previous-key windows from memory only', reason: 'HISTORY_NOT_REGULAR' },
+    ]);
+  });
 });

@@ -42,4 +42,31 @@ describe('trust report', () => {
     expect(log.lines.at(-1)).to.include({ level: 'info', message: 'key files no longer writable by others' });
     expect(report.trusted).to.equal(true);
   });
+
+  it('names the key file when it says the files are private again', async () => {
+    const log = captureLogger();
+    const report = new TrustReport({ keyFile, logger: log.logger, reads: new FileReads() });
+    await chmod(keyFile, 0o660);
+    await report.check();
+    await chmod(keyFile, 0o600);
+    await report.check();
+    expect(log.lines.at(-1)).to.deep.equal({ level: 'info', message: 'key files no longer writable by others', keyFile });
+  });
+
+  it('keeps the last result, silently, when a check cannot finish (a stalled file system)', async () => {
+    const log = captureLogger();
+    let stalled = false;
+    const reads = new FileReads();
+    const within = reads.within.bind(reads);
+    reads.within = ((path: string, op: () => Promise<unknown>) => (stalled ? Promise.reject(new Error('stalled')) : within(path, op))) as typeof reads.within;
+    const report = new TrustReport({ keyFile, logger: log.logger, reads });
+    await chmod(keyFile, 0o660);
+    const findings = await report.check();
+    expect(findings).to.have.length(1);
+    stalled = true;
+    await chmod(keyFile, 0o600);
+    expect(await report.check()).to.equal(findings);
+    expect(report.trusted).to.equal(false);
+    expect(log.lines).to.have.length(1);
+  });
 });

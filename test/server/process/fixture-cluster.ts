@@ -1,9 +1,10 @@
 // A stand-in for the daemon's entry point: the real primary logic, with a tiny node:http server as the worker.
-// argv: WORKERS [fail]. Workers answer with their pid; /slow answers after 300 ms; `fail` workers exit at once.
+// argv: WORKERS [fail]. Workers answer with their pid; /slow logs 'slow request' and answers after 300 ms;
+// `fail` workers exit at once.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import winston from 'winston';
-import { isClusterPrimary, parseWorkers, runPrimary } from '../../src/server/workers.js';
+import { isClusterPrimary, parseWorkers, runPrimary } from '../../../src/server/workers.js';
 
 const workers = parseWorkers(process.argv[2] ?? '2');
 const logger = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Console()] });
@@ -15,6 +16,7 @@ if (isClusterPrimary(workers)) {
 } else {
   const server = createServer((req, res) => {
     const delay = req.url === '/slow' ? 300 : 0;
+    if (delay > 0) logger.info('slow request', { pid: process.pid });
     setTimeout(() => res.end(String(process.pid)), delay);
   });
   server.listen(0, '127.0.0.1', () => {
