@@ -66,19 +66,20 @@ export async function untrustedPaths(keyFile: string, options: Identity & { read
   const checks = new Map<string, TrustFinding['role']>();
   const files: Array<[string, TrustFinding['role']]> = [[keyFile, 'key file'], [historyPathFor(keyFile), 'history']];
   if (options.clientsFile !== undefined) files.push([options.clientsFile, 'clients file']);
-  for (const [file, role] of files) {
+  // The lookups run side by side: this runs on every reload, between a rename and the new key in force.
+  const reals = await Promise.all(files.map(([file]) => look(file, () => realpath(file))));
+  files.forEach(([file, role], i) => {
     checks.set(file, role);
     if (!checks.has(dirname(file))) checks.set(dirname(file), 'directory');
-    const real = await look(file, () => realpath(file));
+    const real = reals[i];
     if (real !== undefined && !checks.has(dirname(real))) checks.set(dirname(real), 'directory');
-  }
-  const findings: TrustFinding[] = [];
-  for (const [path, role] of checks) {
-    const stats = await look(path, () => stat(path));
-    const problem = stats && othersCanWrite(stats);
-    if (problem) findings.push({ path, role, problem });
-  }
-  return findings;
+  });
+  const entries = [...checks];
+  const stats = await Promise.all(entries.map(([path]) => look(path, () => stat(path))));
+  return entries.flatMap(([path, role], i) => {
+    const problem = stats[i] && othersCanWrite(stats[i]);
+    return problem ? [{ path, role, problem }] : [];
+  });
 }
 
 /** One line naming each finding, for logs and the CLI's warnings. */

@@ -39,9 +39,9 @@ export class ReloadHistory {
 
   /** The state to use now, and whether it may differ from the last one (the text or the trust changed). */
   async read(): Promise<{ state: HistoryState; changed: boolean }> {
-    await this.#o.trust?.check();
+    // Side by side: both stand between a rename of the key file and the new key in force.
+    const [, { state, changed: textChanged }] = await Promise.all([this.#o.trust?.check(), this.#reader.read()]);
     const trusted = this.#o.trust?.trusted ?? true;
-    const { state, changed: textChanged } = await this.#reader.read();
     const changed = textChanged || trusted !== this.#trusted;
     this.#trusted = trusted;
     if (!trusted) return { state: { revoked: state.revoked }, changed };
