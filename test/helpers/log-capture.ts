@@ -43,6 +43,8 @@ export function leakedSecrets(): string[] {
       : KEY_SHAPED.test(text) ? 'a generated-looking qwk_ key' : undefined;
     if (what) found.push(`${test || 'outside any test'}: ${what}`);
   }
+  // Judged once: under mocha --parallel the guard runs after each file, in a worker that runs others after it.
+  collected.clear();
   return found;
 }
 
