@@ -8,6 +8,7 @@ const FAST_TESTS = [
   'test/cli/args.test.ts',
   'test/cli/commands.test.ts',
   'test/cli/client-commands.test.ts',
+  'test/cli/client-view.test.ts',
   'test/cli/failures.test.ts',
   'test/cli/history-view.test.ts',
   'test/cli/key-status.test.ts',
