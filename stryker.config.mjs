@@ -14,6 +14,7 @@ const FAST_TESTS = [
   'test/cli/key-status.test.ts',
   'test/cli/messages.test.ts',
   'test/cli/server-check.test.ts',
+  'test/cli/usage-error.test.ts',
   'test/server/*.test.ts',
   'test/server/http/**/*.test.ts',
   'test/server/tls/**/*.test.ts',
