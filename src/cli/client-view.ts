@@ -21,7 +21,7 @@ export function clientJson(record: ClientRecord, now: Date): ClientJson {
     fingerprint: fingerprintOfDigest(record.sha256),
     created: record.created.toISOString(),
     expires: expires?.toISOString() ?? null,
-    expired: expires !== undefined && expires <= now,
+    expired: expires !== undefined && expires.getTime() <= now.getTime(),
     previous: previous ? { fingerprint: fingerprintOfDigest(previous.sha256), rotated: previous.rotated.toISOString(), until: previous.until?.toISOString() ?? null } : null,
   };
 }

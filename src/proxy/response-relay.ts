@@ -82,7 +82,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (!this.#res.writableEnded) this.#res.end();
+    this.#res.end(); // does nothing to an answer already ended (204, 304 and HEAD end at their headers)
     this.#resolve();
   }
 
