@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_TLS_FILE_BYTES, readTlsFiles } from '../../../src/server/tls/cert-files.js';
-import { checkPair } from '../../../src/server/tls/cert-pair.js';
+import { checkPair, digestOf } from '../../../src/server/tls/cert-pair.js';
 import { TlsError } from '../../../src/server/tls/tls-error.js';
 import { fingerprintOf, makeCa, makeLeaf, openssl } from '../../helpers/certificates.js';
 import type { CertFiles, TestCa } from '../../helpers/certificates.js';
@@ -47,6 +47,13 @@ describe('certificate pair: reading and checking', function () {
     const other = await makeLeaf(ca);
     expect((await check(good)).digest).to.equal((await check(good)).digest);
     expect((await check(good)).digest).to.not.equal((await check(other)).digest);
+  });
+
+  it('tells apart files whose lengths and bytes would run together', () => {
+    // Unseparated, both read "15" "14abcdefghijklm" "0" "0": the length of each part must end where its bytes begin.
+    const one = { cert: Buffer.from('5'), key: Buffer.from('abcdefghijklm0') };
+    const other = { cert: Buffer.from('14abcdefghijklm'), key: Buffer.alloc(0) };
+    expect(digestOf(one)).to.not.equal(digestOf(other));
   });
 
   it('refuses a key that belongs to another certificate', async () => {

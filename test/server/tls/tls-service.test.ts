@@ -73,6 +73,17 @@ describe('startTls', function () {
     }
   });
 
+  it('exports the expiry of the certificate in force as a metric', async () => {
+    const registry = new Registry();
+    const service = await startTls({ files: await filesOf(first), watchMode: 'events', logger: captureLogger().logger, registry });
+    try {
+      const notAfter = service.summary()!.notAfter.getTime() / 1000;
+      expect(await registry.getSingleMetricAsString('qwen_tls_certificate_not_after_seconds')).to.include(`\nqwen_tls_certificate_not_after_seconds ${notAfter}`);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('once watching, hands a new pair written over the files to the server, and counts the re-read', async () => {
     const files = await filesOf(first);
     const registry = new Registry();
