@@ -68,9 +68,9 @@ export function describe(cert: X509Certificate): CertificateInfo {
   };
 }
 
-// Distinguished names come one attribute per line.
+// Distinguished names come one attribute per line, never an empty one (control characters in a value are escaped).
 function oneLine(name: string): string {
-  return name.split('\n').filter(Boolean).join(', ');
+  return name.replaceAll('\n', ', ');
 }
 
 // OpenSSL's own message says what it choked on; it never quotes the input.

@@ -18,6 +18,8 @@ export interface TlsServiceOptions {
   /** The app's metrics registry, which gets the TLS metrics. */
   registry: Registry;
   clock?: () => number;
+  /** The file watch; tests give their own to see what is watched and to raise its errors. */
+  watchFiles?: typeof watchFiles;
 }
 
 /** The certificate side of a running daemon. */
@@ -54,7 +56,7 @@ export async function startTls(options: TlsServiceOptions): Promise<TlsService> 
       summary: () => reloader.summary,
       async watch(server) {
         reloader.attach((context) => server.setSecureContext(context));
-        watcher = await watchFiles({
+        watcher = await (options.watchFiles ?? watchFiles)({
           files: [files.cert, files.key, ...(files.ca === undefined ? [] : [files.ca])],
           mode: options.watchMode,
           onChange: (trigger) => void reloader.reload(trigger),

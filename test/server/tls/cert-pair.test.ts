@@ -3,22 +3,21 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_TLS_FILE_BYTES, readTlsFiles } from '../../../src/server/tls/cert-files.js';
-import { checkPair } from '../../../src/server/tls/cert-pair.js';
+import { checkPair, digestOf } from '../../../src/server/tls/cert-pair.js';
 import { TlsError } from '../../../src/server/tls/tls-error.js';
-import { fingerprintOf, makeCa, makeLeaf } from '../../helpers/certificates.js';
+import { fingerprintOf, makeCa, makeLeaf, openssl } from '../../helpers/certificates.js';
 import type { CertFiles, TestCa } from '../../helpers/certificates.js';
 import { tempDir } from '../../helpers/server-process.js';
 
-/** The TlsError code `fn` throws (fails the test when it throws nothing or something else). */
-async function codeOf(fn: () => unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(TlsError);
-    return (err as TlsError).code;
-  }
-  throw new Error('expected a TlsError');
+/** The TlsError `fn` throws (fails the test when it throws nothing or something else). */
+async function errorOf(fn: () => unknown): Promise<TlsError> {
+  const err = await (async () => fn())().then(() => undefined, (e: unknown) => e);
+  expect(err).to.be.instanceOf(TlsError);
+  return err as TlsError;
 }
+
+/** The code of the TlsError `fn` throws. */
+const codeOf = async (fn: () => unknown): Promise<string> => (await errorOf(fn)).code;
 
 describe('certificate pair: reading and checking', function () {
   this.timeout(20_000);
@@ -50,6 +49,13 @@ describe('certificate pair: reading and checking', function () {
     expect((await check(good)).digest).to.not.equal((await check(other)).digest);
   });
 
+  it('tells apart files whose lengths and bytes would run together', () => {
+    // Unseparated, both read "15" "14abcdefghijklm" "0" "0": the length of each part must end where its bytes begin.
+    const one = { cert: Buffer.from('5'), key: Buffer.from('abcdefghijklm0') };
+    const other = { cert: Buffer.from('14abcdefghijklm'), key: Buffer.alloc(0) };
+    expect(digestOf(one)).to.not.equal(digestOf(other));
+  });
+
   it('refuses a key that belongs to another certificate', async () => {
     const other = await makeLeaf(ca);
     expect(await codeOf(() => check({ cert: good.cert, key: other.key }))).to.equal('TLS_KEY_MISMATCH');
@@ -71,6 +77,62 @@ describe('certificate pair: reading and checking', function () {
 
   it('refuses a client CA file that holds no certificate', async () => {
     expect(await codeOf(() => check({ ...good, ca: good.key }))).to.equal('TLS_CA_INVALID');
+  });
+
+  it('puts a subject of several attributes on one line', async () => {
+    const files = { cert: join(dir, 'multi.pem'), key: join(dir, 'multi.key') };
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', files.key,
+      '-out', files.cert, '-days', '3', '-subj', '/C=DE/O=Acme/CN=multi']);
+    expect((await check(files)).info).to.include({ subject: 'C=DE, O=Acme, CN=multi', issuer: 'C=DE, O=Acme, CN=multi' });
+  });
+
+  it('accepts a certificate from the first millisecond of its notBefore', async () => {
+    const notBefore = (await check(good)).info.notBefore.getTime();
+    expect((await check(good, notBefore)).info.fingerprintSha256).to.equal(fingerprintOf(good.cert));
+  });
+
+  it('names the files and the subject when a key does not match, a certificate has expired or is not yet valid', async () => {
+    const other = await makeLeaf(ca);
+    const { notBefore, notAfter } = (await check(good)).info;
+    const messages = await Promise.all([
+      errorOf(() => check({ cert: good.cert, key: other.key })),
+      errorOf(() => check(good, notAfter.getTime())),
+      errorOf(() => check(good, notBefore.getTime() - 1)),
+    ]).then((errors) => errors.map((e) => e.message));
+    expect(messages).to.deep.equal([
+      `the private key ${other.key} does not belong to the certificate ${good.cert}`,
+      `the certificate ${good.cert} (CN=localhost) expired at ${notAfter.toISOString()}; renew it`,
+      `the certificate ${good.cert} (CN=localhost) is not valid before ${notBefore.toISOString()}`,
+    ]);
+  });
+
+  it('says which file does not parse, adds OpenSSL\'s reason and keeps its error as the cause', async () => {
+    const errors = await Promise.all([
+      errorOf(() => check({ cert: good.key, key: good.key })),
+      errorOf(() => check({ cert: good.cert, key: good.cert })),
+      errorOf(() => check({ ...good, ca: good.key })),
+    ]);
+    const reasons = errors.map((e) => (e.cause as Error).message);
+    expect(reasons.every((r) => r.length > 0)).to.equal(true);
+    expect(errors.map((e) => e.message)).to.deep.equal([
+      `the certificate ${good.key} is not a PEM certificate (${reasons[0]})`,
+      `the private key ${good.cert} is not an unencrypted PEM private key (${reasons[1]})`,
+      `the client CA ${good.key} is not a PEM certificate (${reasons[2]})`,
+    ]);
+  });
+
+  it('refuses a pair OpenSSL will not load: a chain whose second certificate is broken', async () => {
+    const chain = join(dir, 'broken-chain.pem');
+    await writeFile(chain, `${await readFile(good.cert, 'utf8')}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
+    const error = await errorOf(() => check({ cert: chain, key: good.key }));
+    expect(error.code).to.equal('TLS_CONTEXT_FAILED');
+    expect(error.message).to.equal(`the certificate ${chain} and key ${good.key} are refused by OpenSSL (${(error.cause as Error).message})`);
+  });
+
+  it('gives the server the client CA only when one is named', async () => {
+    const withCa = await check({ ...good, ca: ca.cert });
+    expect(String(withCa.context.ca)).to.equal(await readFile(ca.cert, 'utf8'));
+    expect((await check(good)).context).to.not.have.property('ca');
   });
 
   it('never puts key material in an error message', async () => {

@@ -102,6 +102,71 @@ describe('certificate reloader', function () {
     expect(reloader.summary).to.include({ fingerprintSha256: fingerprintOf(first.cert) });
   });
 
+  it('records and logs the pair loaded at start by its public facts, as loaded on initialise', async () => {
+    const { reloader, log } = await started();
+    const loaded = log.lines.filter((l) => l.message === 'TLS certificate loaded');
+    const { notAfter } = reloader.summary!;
+    expect(loaded).to.have.length(1);
+    expect(loaded[0]).to.include({ level: 'info', fingerprintSha256: fingerprintOf(first.cert), subject: 'CN=localhost',
+      notAfter: notAfter.toISOString(), trigger: 'initialise' });
+    expect(reloader.summary!.lastReload).to.include({ outcome: 'loaded', trigger: 'initialise' });
+  });
+
+  it('leaves the last reload as it was when unchanged files are re-read outside a rejection streak', async () => {
+    const { reloader } = await started();
+    expect(await reloader.reload('backstop')).to.equal('unchanged');
+    expect(reloader.summary!.lastReload).to.include({ outcome: 'loaded', trigger: 'initialise' });
+  });
+
+  it('records the end of a rejection streak when the files are back to the pair in force', async () => {
+    const { reloader } = await started();
+    await install(second, first);
+    expect(await reloader.reload('SIGHUP')).to.equal('rejected');
+    await install(first);
+    expect(await reloader.reload('backstop')).to.equal('unchanged');
+    expect(reloader.summary!.lastReload).to.include({ outcome: 'unchanged', trigger: 'backstop' });
+    expect(reloader.summary).to.include({ fingerprintSha256: fingerprintOf(first.cert) });
+  });
+
+  it('names a rejection that is no TlsError TLS_CONTEXT_FAILED, and logs the fingerprint of the pair kept in force', async () => {
+    const { reloader, log } = await started();
+    reloader.attach(() => { throw new Error('refused'); });
+    await install(second);
+    expect(await reloader.reload('SIGHUP')).to.equal('rejected');
+    expect(reloader.summary!.lastReload).to.include({ outcome: 'rejected', reason: 'TLS_CONTEXT_FAILED', trigger: 'SIGHUP' });
+    const rejected = log.lines.find((l) => l.message === 'TLS certificate or key rejected; keeping the pair in force');
+    expect(rejected).to.include({ level: 'warn', reason: 'TLS_CONTEXT_FAILED', error: 'refused', fingerprintSha256: fingerprintOf(first.cert) });
+  });
+
+  it('re-reads without a listener, and logs nothing about one', async () => {
+    await install(first);
+    const log = captureLogger();
+    const reloader = new CertReloader({ files, logger: log.logger });
+    await reloader.initialise();
+    await install(second);
+    expect(await reloader.reload('SIGHUP')).to.equal('loaded');
+    expect(log.lines.filter((l) => l.level === 'warn')).to.deep.equal([]);
+  });
+
+  it('logs a listener that throws at warn and still returns the outcome', async () => {
+    await install(first);
+    const log = captureLogger();
+    const reloader = new CertReloader({ files, logger: log.logger, onReload: () => { throw new Error('metrics broke'); } });
+    await reloader.initialise();
+    expect(await reloader.reload('SIGHUP')).to.equal('unchanged');
+    expect(log.lines.filter((l) => l.message === 'reload listener failed')).to.deep.equal([
+      { level: 'warn', message: 'reload listener failed', error: 'metrics broke' },
+    ]);
+  });
+
+  it('rejects a re-read before any pair is in force without inventing a summary', async () => {
+    const log = captureLogger();
+    const reloader = new CertReloader({ files: { cert: join(dir, 'none.crt'), key: join(dir, 'none.key') }, logger: log.logger });
+    expect(await reloader.reload('SIGHUP')).to.equal('rejected');
+    expect(reloader.summary).to.equal(undefined);
+    expect(log.lines.find((l) => l.level === 'warn')).to.include({ reason: 'TLS_FILE_MISSING' }).and.not.have.property('fingerprintSha256');
+  });
+
   it('refuses to start on a pair that does not match', async () => {
     await install(first, second);
     const reloader = new CertReloader({ files, logger: captureLogger().logger });

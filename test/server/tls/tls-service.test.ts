@@ -3,6 +3,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { Registry } from 'prom-client';
+import sinon from 'sinon';
+import type { FileWatcherOptions } from '../../../src/server/reload/file-watcher.js';
 import { startTls } from '../../../src/server/tls/tls-service.js';
 import { TlsError } from '../../../src/server/tls/tls-error.js';
 import { fingerprintOf, makeCa, makeLeaf } from '../../helpers/certificates.js';
@@ -71,6 +73,17 @@ describe('startTls', function () {
     }
   });
 
+  it('exports the expiry of the certificate in force as a metric', async () => {
+    const registry = new Registry();
+    const service = await startTls({ files: await filesOf(first), watchMode: 'events', logger: captureLogger().logger, registry });
+    try {
+      const notAfter = service.summary()!.notAfter.getTime() / 1000;
+      expect(await registry.getSingleMetricAsString('qwen_tls_certificate_not_after_seconds')).to.include(`\nqwen_tls_certificate_not_after_seconds ${notAfter}`);
+    } finally {
+      await service.close();
+    }
+  });
+
   it('once watching, hands a new pair written over the files to the server, and counts the re-read', async () => {
     const files = await filesOf(first);
     const registry = new Registry();
@@ -114,6 +127,66 @@ describe('startTls', function () {
       expect(service.summary()!.lastReload.outcome).to.equal('loaded');
     } finally {
       await service.close();
+    }
+  });
+
+  /** A stand-in for the file watch that keeps the options it was started with. */
+  const fakeWatch = () => {
+    const started: FileWatcherOptions[] = [];
+    const watchFiles = async (options: FileWatcherOptions) => {
+      started.push(options);
+      return { close: async () => {} };
+    };
+    return { started, watchFiles };
+  };
+  const server = { setSecureContext: () => {} } as unknown as TlsServer;
+
+  it('watches the certificate and the key, and the client CA when one is named', async () => {
+    const files = await filesOf(first);
+    const caFile = join(dir, `ca-${Math.random().toString(36).slice(2)}.pem`);
+    await copyFile(ca.cert, caFile);
+    const watch = fakeWatch();
+    const start = (ca?: string) => startTls({ files: { ...files, ca }, watchMode: 'poll', logger: captureLogger().logger,
+      registry: new Registry(), watchFiles: watch.watchFiles });
+    const [plain, mutual] = [await start(), await start(caFile)];
+    try {
+      await plain.watch(server);
+      await mutual.watch(server);
+      expect(watch.started.map((o) => [o.files, o.mode])).to.deep.equal([[[files.cert, files.key], 'poll'], [[files.cert, files.key, caFile], 'poll']]);
+    } finally {
+      await plain.close();
+      await mutual.close();
+    }
+  });
+
+  it('logs the watch\'s errors at error', async () => {
+    const log = captureLogger();
+    const watch = fakeWatch();
+    const service = await startTls({ files: await filesOf(first), watchMode: 'events', logger: log.logger, registry: new Registry(),
+      watchFiles: watch.watchFiles });
+    try {
+      await service.watch(server);
+      watch.started[0]!.onError!(new Error('the watch went away'));
+      expect(log.lines.filter((l) => l.level === 'error')).to.deep.equal([{ level: 'error', message: 'TLS watch error', error: 'the watch went away' }]);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('looks at the certificate in force every hour, and warns once it has fewer than 14 days left', async () => {
+    const timers = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const log = captureLogger();
+    let now = Date.now();
+    const service = await startTls({ files: await filesOf(first), watchMode: 'events', logger: log.logger, registry: new Registry(), clock: () => now });
+    try {
+      const warnings = () => log.lines.filter((l) => l.message === 'TLS certificate expires in fewer than 14 days; renew it');
+      expect(warnings()).to.deep.equal([]);
+      now += 20 * 86_400_000;
+      timers.tick(3_600_000);
+      expect(warnings().map((l) => l.fingerprintSha256)).to.deep.equal([fingerprintOf(first.cert)]);
+    } finally {
+      await service.close();
+      timers.restore();
     }
   });
 
