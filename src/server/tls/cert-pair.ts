@@ -69,8 +69,9 @@ export function describe(cert: X509Certificate): CertificateInfo {
 }
 
 // Distinguished names come one attribute per line, never an empty one (control characters in a value are escaped).
-function oneLine(name: string): string {
-  return name.replaceAll('\n', ', ');
+// An empty name (RFC 5280 allows an empty subject beside a critical subjectAltName) is undefined in Node.
+function oneLine(name: string | undefined): string {
+  return (name ?? '').replaceAll('\n', ', ');
 }
 
 // OpenSSL's own message says what it choked on; it never quotes the input.

@@ -43,6 +43,14 @@ describe('certificate pair: reading and checking', function () {
     expect(pair.info.notAfter.getTime() - Date.now()).to.be.within(29 * 86_400_000, 30 * 86_400_000);
   });
 
+  it('accepts a certificate with an empty subject (named by its subjectAltName alone), described as such', async () => {
+    const files = { cert: join(dir, 'empty-subject.crt'), key: join(dir, 'empty-subject.key') };
+    await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', files.key, '-out', files.cert,
+      '-days', '2', '-subj', '/', '-addext', 'subjectAltName=critical,DNS:localhost']);
+    const pair = await check(files);
+    expect([pair.info.subject, pair.info.issuer, pair.info.subjectAltName]).to.deep.equal(['', '', 'DNS:localhost']);
+  });
+
   it('gives the same digest for the same files and another one when a file changes', async () => {
     const other = await makeLeaf(ca);
     expect((await check(good)).digest).to.equal((await check(good)).digest);
