@@ -62,7 +62,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, (req, res) => {
-    if (req.httpVersionMajor < 2) headersIn(req.socket);
+    headersIn(req.socket); // an HTTP/2 request's socket is a stand-in that never had a deadline: nothing to clear
     // Only requests with a body (a GET's headers end its stream). On the stream's own 'finish' (the
     // compatibility response emits its 'finish' only once the stream has closed), and on the next turn:
     // a reset submitted inside that event is never sent.
@@ -98,9 +98,10 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     server,
     scheme: 'https',
     closeIdle() {
-      // Present on HTTP/2 servers that allow HTTP/1.1 (it closes those connections); absent, they time out.
-      (server as Http2SecureServer & { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      for (const session of sessions) if (!session.closed) session.close();
+      // On HTTP/2 servers that allow HTTP/1.1 since Node 20.12 (engines: >= 20.19); @types/node 20 lacks it.
+      (server as Http2SecureServer & { closeIdleConnections: () => void }).closeIdleConnections();
+      // close() does nothing to a session already closing.
+      for (const session of sessions) session.close();
     },
     closeAll() {
       for (const session of sessions) session.destroy();
@@ -122,7 +123,7 @@ function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
   let open = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
-    timer = setTimeout(() => { if (!session.closed) session.close(); }, idleMs).unref();
+    timer = setTimeout(() => session.close(), idleMs).unref();
   };
   session.on('stream', (stream) => {
     open++;
