@@ -85,8 +85,9 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     if (!('stream' in res)) return void res.destroy();
     const body = JSON.stringify({ detail: 'Method not allowed' });
     res.writeHead(405, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    // The client's half of a CONNECT stream stays open (a tunnel would use it): reset it, as endUnreadBody does.
-    res.end(body, () => setImmediate(() => res.stream.close()));
+    // The client's half of the stream stays open (a tunnel would use it): Node resets it with NO_ERROR once the
+    // answer is sent, as it does for every request whose body was never read.
+    res.end(body);
   });
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
@@ -110,11 +111,13 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
   };
 }
 
-// An answer sent before the request's body was read (401, 413, an error) leaves the client's half of the
-// stream open, blocked by flow control, for ever: HTTP/1.1 closes the connection, HTTP/2 resets the stream
-// with NO_ERROR, which asks the client to stop sending without failing the answer (RFC 9113, 8.1).
+// An answer sent before the request's body was read to its end (413 past the limit, an upstream failing
+// mid-upload) leaves the client's half of the stream open, blocked by flow control, for ever: HTTP/1.1 closes
+// the connection, HTTP/2 resets the stream with NO_ERROR, which asks the client to stop sending without
+// failing the answer (RFC 9113, 8.1). Node does this itself only for a body never read at all. (close()
+// does nothing to a stream already closed.)
 function endUnreadBody(req: Http2ServerRequest): void {
-  if (!req.complete && !req.stream.closed) req.stream.close(constants.NGHTTP2_NO_ERROR);
+  if (!req.complete) req.stream.close(constants.NGHTTP2_NO_ERROR);
 }
 
 // An HTTP/2 session with no stream open for `idleMs` is closed (GOAWAY), as an idle HTTP/1.1 keep-alive
