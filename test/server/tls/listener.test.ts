@@ -6,6 +6,7 @@ import type { ClientHttp2Stream, IncomingHttpHeaders, ServerHttp2Session } from 
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { MAX_CONCURRENT_STREAMS, MAX_HEADER_LIST_BYTES, isLoopback } from '../../../src/server/tls/listener.js';
+import type { RequestHandler } from '../../../src/server/tls/listener.js';
 import { makeCa } from '../../helpers/certificates.js';
 import type { TestCa } from '../../helpers/certificates.js';
 import { tempDir } from '../../helpers/server-process.js';
@@ -141,15 +142,22 @@ describe('listener', function () {
     }
   });
 
-  // Regression: an answer sent before the body was read left the client's half open, blocked by flow control.
-  it('resets an HTTP/2 stream whose body the answer left unread, with NO_ERROR, so the client stops sending', async () => {
-    const { origin, close } = await listenTls(ca, { handler: (_req, res) => { res.statusCode = 401; res.end('refused'); } });
+  // Regression: an answer sent before the body was read to its end (a body over its limit, an upstream that
+  // failed mid-upload) left the client's half open, blocked by flow control. (A body never touched at all,
+  // Node closes itself.)
+  it('resets an HTTP/2 stream whose body the answer left part-read, with NO_ERROR, so the client stops sending', async () => {
+    const handler: RequestHandler = (req, res) => req.once('data', () => {
+      req.pause();
+      res.statusCode = 413;
+      res.end('refused');
+    });
+    const { origin, close } = await listenTls(ca, { handler });
     const session = await h2Session(origin, { ca: ca.cert });
     try {
       const stream = session.request({ ':method': 'POST', ':path': '/' });
       stream.end(Buffer.alloc(1024 * 1024)); // far beyond the 64 KiB window: the client blocks until told to stop
       const { head, body, rstCode } = await settled(stream, 2000);
-      expect(head[':status']).to.equal(401);
+      expect(head[':status']).to.equal(413);
       expect(body).to.equal('refused');
       expect(rstCode).to.equal(constants.NGHTTP2_NO_ERROR);
     } finally {
