@@ -99,7 +99,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     server,
     scheme: 'https',
     closeIdle() {
-      // On HTTP/2 servers that allow HTTP/1.1 since Node 20.12 (engines: >= 20.19); @types/node 20 lacks it.
+      // Closes the idle HTTP/1.1 connections: on Http2SecureServer since Node 20.12 (engines: >= 20.19), not in @types/node 20.
       (server as Http2SecureServer & { closeIdleConnections: () => void }).closeIdleConnections();
       // close() does nothing to a session already closing.
       for (const session of sessions) session.close();
