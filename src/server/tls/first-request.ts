@@ -13,7 +13,7 @@ const TIMEOUT_ANSWER = 'HTTP/1.1 408 Request Timeout\r\nContent-Type: applicatio
  * from a client that had an answer already, and a refused key closes the connection. HTTP/2 sessions have
  * their own idle close. Returns what the request handler calls once a request's headers are in.
  */
-export function firstRequestDeadline(server: Http2SecureServer, ms: number): (socket: unknown) => void {
+export function firstRequestDeadline(server: Http2SecureServer, ms: number): (socket: object) => void {
   const timers = new WeakMap<object, NodeJS.Timeout>();
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') return;
@@ -25,7 +25,6 @@ export function firstRequestDeadline(server: Http2SecureServer, ms: number): (so
     socket.once('close', () => clearTimeout(timer));
   });
   return (socket) => {
-    if (typeof socket !== 'object' || socket === null) return;
     clearTimeout(timers.get(socket));
     timers.delete(socket);
   };

@@ -62,7 +62,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, (req, res) => {
-    if (req.httpVersionMajor < 2) headersIn(req.socket);
+    headersIn(req.socket); // an HTTP/2 request's socket is a stand-in that never had a deadline: nothing to clear
     // Only requests with a body (a GET's headers end its stream). On the stream's own 'finish' (the
     // compatibility response emits its 'finish' only once the stream has closed), and on the next turn:
     // a reset submitted inside that event is never sent.
@@ -85,8 +85,9 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     if (!('stream' in res)) return void res.destroy();
     const body = JSON.stringify({ detail: 'Method not allowed' });
     res.writeHead(405, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    // The client's half of a CONNECT stream stays open (a tunnel would use it): reset it, as endUnreadBody does.
-    res.end(body, () => setImmediate(() => res.stream.close()));
+    // The client's half of the stream stays open (a tunnel would use it): Node resets it with NO_ERROR once the
+    // answer is sent, as it does for every request whose body was never read.
+    res.end(body);
   });
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
@@ -98,9 +99,10 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     server,
     scheme: 'https',
     closeIdle() {
-      // Present on HTTP/2 servers that allow HTTP/1.1 (it closes those connections); absent, they time out.
-      (server as Http2SecureServer & { closeIdleConnections?: () => void }).closeIdleConnections?.();
-      for (const session of sessions) if (!session.closed) session.close();
+      // Closes the idle HTTP/1.1 connections: on Http2SecureServer since Node 20.12 (engines: >= 20.19), not in @types/node 20.
+      (server as Http2SecureServer & { closeIdleConnections: () => void }).closeIdleConnections();
+      // close() does nothing to a session already closing.
+      for (const session of sessions) session.close();
     },
     closeAll() {
       for (const session of sessions) session.destroy();
@@ -109,11 +111,13 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
   };
 }
 
-// An answer sent before the request's body was read (401, 413, an error) leaves the client's half of the
-// stream open, blocked by flow control, for ever: HTTP/1.1 closes the connection, HTTP/2 resets the stream
-// with NO_ERROR, which asks the client to stop sending without failing the answer (RFC 9113, 8.1).
+// An answer sent before the request's body was read to its end (413 past the limit, an upstream failing
+// mid-upload) leaves the client's half of the stream open, blocked by flow control, for ever: HTTP/1.1 closes
+// the connection, HTTP/2 resets the stream with NO_ERROR, which asks the client to stop sending without
+// failing the answer (RFC 9113, 8.1). Node does this itself only for a body never read at all. (close()
+// does nothing to a stream already closed.)
 function endUnreadBody(req: Http2ServerRequest): void {
-  if (!req.complete && !req.stream.closed) req.stream.close(constants.NGHTTP2_NO_ERROR);
+  if (!req.complete) req.stream.close(constants.NGHTTP2_NO_ERROR);
 }
 
 // An HTTP/2 session with no stream open for `idleMs` is closed (GOAWAY), as an idle HTTP/1.1 keep-alive
@@ -122,7 +126,7 @@ function closeWhenIdle(session: ServerHttp2Session, idleMs: number): void {
   let open = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
-    timer = setTimeout(() => { if (!session.closed) session.close(); }, idleMs).unref();
+    timer = setTimeout(() => session.close(), idleMs).unref();
   };
   session.on('stream', (stream) => {
     open++;
