@@ -28,7 +28,9 @@ export interface HttpServer {
 /** The daemon's server (node:http, or TLS with HTTP/2 and HTTP/1.1), set up by `serverTimeouts` and `guardServer`. */
 export function createHttpServer(handler: RequestHandler, options: HttpServerOptions): HttpServer {
   const listener = createListener(handler, options.tls, serverTimeouts(options));
-  return { listener, connections: guardServer(listener.server, handler as RequestListener, options) };
+  // A request held for `100 Continue` reaches the handler the server calls for any other request (on TLS
+  // the one that clears the first request's header deadline), not the bare app.
+  return { listener, connections: guardServer(listener.server, listener.handle as RequestListener, options) };
 }
 
 /**

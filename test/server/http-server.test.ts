@@ -1,10 +1,17 @@
 import { expect } from 'chai';
-import type { Server } from 'node:http';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { createHttpServer, serverTimeouts } from '../../src/server/http-server.js';
 import type { RequestHandler } from '../../src/server/tls/listener.js';
 import { sendHeldContinue } from '../../src/proxy/expect-continue.js';
 import { closedBy, openSocket, rawRequest } from '../helpers/raw-http.js';
+import { makeCa, makeLeaf } from '../helpers/certificates.js';
+import type { TestCa } from '../helpers/certificates.js';
+import { tempDir } from '../helpers/server-process.js';
+import { http1Connection, until } from '../helpers/tls-listener.js';
 import { captureLogger } from './reload/helpers.js';
 
 describe('http server: timeouts', () => {
@@ -104,6 +111,49 @@ describe('http server: createHttpServer', () => {
       first.destroy();
     } finally {
       await close();
+    }
+  });
+});
+
+describe('http server: createHttpServer over TLS', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let ca: TestCa;
+  before(async () => {
+    ({ dir, cleanup } = await tempDir());
+    ca = await makeCa(join(dir, 'ca'));
+  });
+  after(() => cleanup());
+
+  // Regression: a request held for 100 Continue went to the bare app, past the listener's own handler, so
+  // the first request's header deadline stayed armed and cut an upload slower than --header-timeout with 408.
+  it('lets an upload that waited for 100 Continue take longer than the header timeout', async () => {
+    const pair = await makeLeaf(ca);
+    const log = captureLogger();
+    const handler: RequestHandler = (req, res) => {
+      (res as ServerResponse).writeContinue();
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => res.end(`got ${body}`));
+    };
+    const tls = { context: { cert: await readFile(pair.cert), key: await readFile(pair.key) }, requireClientCertificates: false };
+    const { listener } = createHttpServer(handler, { headerTimeoutMs: 300, requestTimeoutMs: 60_000, limits: { max: 100 }, logger: log.logger, tls });
+    listener.server.listen(0, '127.0.0.1');
+    await once(listener.server, 'listening');
+    const client = await http1Connection((listener.server.address() as AddressInfo).port, ca);
+    try {
+      client.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n');
+      await until(() => client.received().startsWith('HTTP/1.1 100 Continue\r\n'), 3000, '100 Continue');
+      client.socket.write('01234');
+      await new Promise((resolve) => setTimeout(resolve, 900)); // three header timeouts: the upload is slow, not stalled in its headers
+      client.socket.write('56789');
+      await until(() => client.received().endsWith('got 0123456789'), 3000, 'the answer');
+      expect(client.received()).to.match(/\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    } finally {
+      client.socket.destroy();
+      listener.closeAll();
+      listener.server.close();
     }
   });
 });

@@ -18,6 +18,8 @@ export interface Listener {
   /** A net.Server: `'connection'` for every TCP connection (before any TLS), `listen`, `close`, `address`. */
   server: ListeningServer;
   scheme: 'http' | 'https';
+  /** The handler as the server calls it for a request: what a `checkContinue` listener must call too. */
+  handle: RequestHandler;
   /**
    * Closes HTTP/1.1 connections with no request in flight, and sends every HTTP/2 session GOAWAY: it
    * takes no new streams, finishes the open ones, then closes. Called repeatedly while draining.
@@ -51,8 +53,17 @@ export const MAX_HEADER_LIST_BYTES = 16 * 1024 + 2048;
 export function createListener(handler: RequestHandler, tls?: TlsListenOptions, http: ServerOptions = {}): Listener {
   if (!tls) {
     const server = createServer(http, handler);
-    return { server, scheme: 'http', closeIdle: () => server.closeIdleConnections(), closeAll: () => server.closeAllConnections() };
+    return { server, scheme: 'http', handle: handler, closeIdle: () => server.closeIdleConnections(), closeAll: () => server.closeAllConnections() };
   }
+  const handle: RequestHandler = (req, res) => {
+    headersIn(req.socket); // an HTTP/2 request's socket is a stand-in that never had a deadline: nothing to clear
+    // Only requests with a body (a GET's headers end its stream). On the stream's own 'finish' (the
+    // compatibility response emits its 'finish' only once the stream has closed), and on the next turn:
+    // a reset submitted inside that event is never sent.
+    const { stream } = req as Http2ServerRequest;
+    if (req.httpVersionMajor >= 2 && !stream.endAfterHeaders) stream.once('finish', () => setImmediate(endUnreadBody, req as Http2ServerRequest));
+    return handler(req, res);
+  };
   const server = createSecureServer({
     ...http,
     ...tls.context,
@@ -61,15 +72,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     rejectUnauthorized: tls.requireClientCertificates,
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-  }, (req, res) => {
-    headersIn(req.socket); // an HTTP/2 request's socket is a stand-in that never had a deadline: nothing to clear
-    // Only requests with a body (a GET's headers end its stream). On the stream's own 'finish' (the
-    // compatibility response emits its 'finish' only once the stream has closed), and on the next turn:
-    // a reset submitted inside that event is never sent.
-    const { stream } = req as Http2ServerRequest;
-    if (req.httpVersionMajor >= 2 && !stream.endAfterHeaders) stream.once('finish', () => setImmediate(endUnreadBody, req));
-    return handler(req, res);
-  });
+  }, handle);
   const headersIn = firstRequestDeadline(server, http.headersTimeout ?? HANDSHAKE_TIMEOUT_MS);
   // Unset on HTTP/2 servers, where HTTP/1.1 keep-alive connections would otherwise stay open for ever.
   const idleMs = tls.idleMs ?? IDLE_CONNECTION_MS;
@@ -98,6 +101,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
   return {
     server,
     scheme: 'https',
+    handle,
     closeIdle() {
       // Closes the idle HTTP/1.1 connections: on Http2SecureServer since Node 20.12 (engines: >= 20.19), not in @types/node 20.
       (server as Http2SecureServer & { closeIdleConnections: () => void }).closeIdleConnections();
