@@ -62,6 +62,7 @@ describe('server process: SIGTERM under load', () => {
     // The signal is sent from inside the upstream while it holds a request, so that one is surely in flight.
     let signal: (() => void) | undefined;
     let inFlightAtSignal: string | undefined;
+    let shuttingDown: () => Promise<unknown> = () => Promise.resolve();
     const upstream = createServer((req, res) => {
       const id = req.headers['x-request-id'];
       // The daemon's own health probes carry no request id; forwarded requests do.
@@ -71,12 +72,16 @@ describe('server process: SIGTERM under load', () => {
         inFlightAtSignal = id;
         signal();
         signal = undefined;
+        // Answered only once the daemon is draining: a signal takes a while to be handled on a busy machine.
+        void shuttingDown().then(() => res.end('{}'), () => res.end('{}'));
+        return;
       }
       setTimeout(() => res.end('{}'), UPSTREAM_DELAY_MS);
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
     const server = await spawnServer({ args: ['--port', '0', '--key-file', await keyFileWith(dir, key), '--upstream', upstreamUrl] });
+    shuttingDown = () => server.waitForLine((line) => line.message === 'shutting down', 5000);
     try {
       const until = performance.now() + 5000;
       const clients = Array.from({ length: CLIENTS }, (_, i) => client(server.port, key, i % 2 ? '/api/v1/health' : '/api/v1/edit', until));

@@ -154,13 +154,18 @@ describe('clients reloader', () => {
   });
 
   it('keeps the set when a removed file comes back before the re-check', async () => {
+    // A re-check late enough that the file is surely back on a busy machine; the test waits for it.
+    reloader.close();
+    reloader = new ClientsReloader({
+      clientsFile: file, store, graceMs: 0, maxGraceMs: 86_400_000, logger: log.logger, clock: () => NOW, retryMs: 300, onReload: (e) => events.push(e),
+    });
     await writeClientsFile(file, [record('alice')]);
     await reloader.reload('initialise');
     await rm(file);
     await reloader.reload('unlink:.api_clients');
     await writeClientsFile(file, [record('alice')]);
     await reloader.reload('add:.api_clients');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitFor(() => events.some((e) => e.trigger === 'retry'), 'the re-check');
     expect(accepted('alice')).to.equal(true);
     expect(log.lines.some((l) => l.message === 'clients file missing; no named keys')).to.equal(false);
   });
