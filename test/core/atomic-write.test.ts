@@ -1,19 +1,9 @@
 import { expect } from 'chai';
-import { readdirSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory, replaceFile, writeAll } from '../../src/core/atomic-write.js';
-import { tempDir } from './helpers.js';
-
-/** File descriptors this process has open (Linux); undefined elsewhere. */
-function openDescriptors(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return undefined;
-  }
-}
+import { descriptorsInto, tempDir } from './helpers.js';
 
 /** A file handle that takes at most `step` bytes per write, recording each call as [offset, length, position]. */
 function shortWrites(step: number): { handle: FileHandle; calls: Array<[number, number, number | null]> } {
@@ -36,11 +26,10 @@ describe('atomic-write', () => {
   it('replaces the file, leaving no temporary file and no open descriptor', async () => {
     const path = join(dir, 'f');
     await writeFile(path, 'old');
-    const before = openDescriptors();
     await replaceFile(path, Buffer.from('new'), 0o600);
     expect(await readFile(path, 'utf8')).to.equal('new');
     expect(await readdir(dir)).to.deep.equal(['f']);
-    expect(openDescriptors()).to.equal(before);
+    expect(descriptorsInto(dir)).to.deep.equal([]);
   });
 
   it('removes its temporary file when the rename fails, and rejects with the rename\'s error', async () => {
@@ -53,9 +42,8 @@ describe('atomic-write', () => {
   });
 
   it('syncs a directory, closing it, and says when it could not', async () => {
-    const before = openDescriptors();
     expect(await fsyncDirectory(dir)).to.equal(true);
-    expect(openDescriptors()).to.equal(before);
+    expect(descriptorsInto(dir)).to.deep.equal([]);
     expect(await fsyncDirectory(join(dir, 'absent'))).to.equal(false);
   });
 

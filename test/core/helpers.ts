@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,26 @@ import { KeyFileError } from '../../src/core/errors.js';
 export async function tempDir(prefix = 'qwen-key-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** What this process's open descriptors lead to inside `dir` (or to `dir` itself): a leak check that
+ *  other descriptors opening and closing meanwhile (sockets, loaders) cannot disturb. Linux only: empty
+ *  where /proc/self/fd does not exist. */
+export function descriptorsInto(dir: string): string[] {
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return [];
+  }
+  const targets = fds.map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return ''; // closed between the listing and the look (the listing's own descriptor, say)
+    }
+  });
+  return targets.filter((t) => t === dir || t.startsWith(`${dir}/`));
 }
 
 /** A digest of a directory's names and file contents: proof that nothing changed, without printing a key. */

@@ -1,25 +1,16 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Action, parseHistory } from '../../src/core/history.js';
 import type { HistoryEntry } from '../../src/core/history.js';
 import { MAX_HISTORY_LINE, appendHistory, readHistory, scanHistory } from '../../src/core/history-file.js';
-import { rejectionCode, tempDir } from './helpers.js';
+import { descriptorsInto, rejectionCode, tempDir } from './helpers.js';
 
 const T0 = new Date(2024, 4, 6, 7, 8, 9);
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 const entry = (seconds: number, action: string, key: string): HistoryEntry => ({ time: at(seconds), action, key });
-
-/** File descriptors this process has open (Linux); undefined elsewhere. */
-function openDescriptors(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return undefined;
-  }
-}
 
 describe('history file', () => {
   it('reads a missing history as empty', async () => {
@@ -84,9 +75,8 @@ describe('history file', () => {
     it('closes the file after reading it', async () => {
       const path = join(dir, 'h');
       await writeFile(path, '2024-05-06 07:08:09 | Generated | k1\n');
-      const before = openDescriptors();
       await scanHistory(path, () => undefined);
-      expect(openDescriptors()).to.equal(before);
+      expect(descriptorsInto(dir)).to.deep.equal([]);
     });
 
     it('refuses a FIFO at once (KEY_NOT_REGULAR)', async function () {
@@ -159,11 +149,10 @@ describe('history file', () => {
     it('closes the file after appending and after taking entries back', async () => {
       const path = join(dir, 'h');
       await appendHistory(path, [entry(0, Action.generated, 'k1')]);
-      const before = openDescriptors();
       const takeBack = await appendHistory(path, [entry(1, Action.generated, 'k2')]);
-      expect(openDescriptors(), 'after the append').to.equal(before);
+      expect(descriptorsInto(dir), 'after the append').to.deep.equal([]);
       await takeBack();
-      expect(openDescriptors(), 'after taking back').to.equal(before);
+      expect(descriptorsInto(dir), 'after taking back').to.deep.equal([]);
     });
 
     it('takes entries back without failing when someone removed the history meanwhile', async () => {

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import { chmod, chown, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { replaceFile } from '../../src/core/atomic-write.js';
 import { KeyFileError } from '../../src/core/errors.js';
 import { SECRET_FILE_MODE, readKeyFile, writeKeyFile } from '../../src/core/key-file.js';
 import type { FileReads } from '../../src/core/regular-file.js';
-import { rejectionCode, tempDir } from './helpers.js';
+import { descriptorsInto, rejectionCode, tempDir } from './helpers.js';
 
 const KEY = 'qwk_0123456789abcdefghijklmnopqrstuvwxyzABCDEF';
 
@@ -22,15 +21,6 @@ async function rejection(promise: Promise<unknown>): Promise<KeyFileError> {
     return err as KeyFileError;
   }
   throw new Error('expected a rejection');
-}
-
-/** File descriptors this process has open (Linux); undefined elsewhere. */
-function openDescriptors(): number | undefined {
-  try {
-    return readdirSync('/proc/self/fd').length;
-  } catch {
-    return undefined;
-  }
 }
 
 describe('key-file', () => {
@@ -262,10 +252,9 @@ describe('key-file', () => {
     it('rewrites in place without anyone to tell, and closes the file', async () => {
       const path = join(dir, 'k');
       await writeFile(path, 'old\n');
-      const before = openDescriptors();
       await writeKeyFile(path, KEY, { replace: async () => { throw errno('EXDEV'); }, platform: 'linux' });
       expect((await readFile(path, 'utf8')) === KEY + '\n').to.equal(true);
-      expect(openDescriptors()).to.equal(before);
+      expect(descriptorsInto(dir)).to.deep.equal([]);
     });
 
     it('fails the in-place rewrite with KEY_WRITE_FAILED when the file is gone, naming it', async () => {
