@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Rotates the key held in a Kubernetes Secret: read the key, its history and the named keys' clients
-# file into a private local copy, change them there with manage-key, and apply them to the Secret in one
-# `kubectl apply`, so every replica sees them swap together through `..data`.
+# file into a private local copy, change them there with manage-key, and write them back to the Secret in
+# one `kubectl replace`, so every replica sees them swap together through `..data`. The replace carries
+# the resourceVersion that was read: if anyone changed the Secret meanwhile (another rotation, say), the
+# API server refuses it (Conflict) and nothing changes, instead of one rotation silently undoing the other.
 #
 #   deploy/kubernetes/rotate-secret.sh [--grace DURATION | --revoke] [--create]   the static key
 #   deploy/kubernetes/rotate-secret.sh add NAME [--expires D]                      a named key, printed once
@@ -90,18 +92,34 @@ else
   exit 1
 fi
 
-# The files in one Secret manifest, applied at once (the clients file when there are named keys).
-node -e '
+# The files in one Secret manifest. An existing Secret is written back as it was read (its labels,
+# annotations and resourceVersion kept) with only the three files changed, by `kubectl replace`: a
+# write that fails on a Conflict changes nothing. A new one is made with `kubectl create`, which fails
+# if someone else created it meanwhile.
+verb=create
+if [ -s "$work/secret.json" ]; then verb=replace; fi
+if ! node -e '
   const fs = require("node:fs");
   const path = require("node:path");
-  const [namespace, name, keyFile] = process.argv.slice(1);
-  const data = {};
+  const [namespace, name, keyFile, readFile] = process.argv.slice(1);
+  const secret = fs.existsSync(readFile) && fs.statSync(readFile).size > 0
+    ? JSON.parse(fs.readFileSync(readFile, "utf8"))
+    : { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name, namespace } };
+  if (secret.metadata) delete secret.metadata.managedFields;
+  const data = { ...(secret.data ?? {}) };
   for (const [field, file] of [[".api_key", keyFile], [".api_key_history", `${keyFile}_history`], [".api_clients", path.join(path.dirname(keyFile), ".api_clients")]]) {
     if (field === ".api_clients" && !fs.existsSync(file)) continue;
     data[field] = fs.readFileSync(file).toString("base64");
   }
-  process.stdout.write(JSON.stringify({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: { name, namespace }, data }));
-' "$namespace" "$secret" "$work/.api_key" | kubectl -n "$namespace" apply -f - >&2
+  process.stdout.write(JSON.stringify({ ...secret, data }));
+' "$namespace" "$secret" "$work/.api_key" "$work/secret.json" | kubectl -n "$namespace" "$verb" -f - >&2; then
+  if [ "$verb" = replace ]; then
+    echo "$me: could not write Secret $namespace/$secret (kubectl's message above; a Conflict means it changed since it was read, by another rotation perhaps); nothing changed, run again" >&2
+  else
+    echo "$me: could not create Secret $namespace/$secret (kubectl's message above); nothing changed" >&2
+  fi
+  exit 1
+fi
 echo "Secret $namespace/$secret updated; replicas pick the change up within the kubelet's sync period (about a minute)." >&2
 if [ ${#named[@]} -eq 0 ]; then
   echo "Give clients the new key with: kubectl -n $namespace get secret $secret -o 'go-template={{ index .data \".api_key\" | base64decode }}'" >&2

@@ -11,8 +11,9 @@ import { tempDir } from '../helpers/server-process.js';
 const SCRIPT = join(REPO, 'deploy', 'kubernetes', 'rotate-secret.sh');
 
 // A stand-in for kubectl, put first on PATH: it answers `get secret` per scenario, as kubectl does,
-// and records every call and every manifest given to `apply`, so the test can check what reached
-// the cluster without printing a key.
+// and records every call and every manifest given to `replace` or `create`, so the test can check what
+// reached the cluster without printing a key. The Secret it reads out is at resourceVersion 7; a replace
+// that does not carry it is refused with kubectl's Conflict, as the API server refuses it.
 const FAKE_KUBECTL = `#!/usr/bin/env node
 const fs = require('node:fs');
 const state = process.env.FAKE_KUBECTL_STATE;
@@ -32,11 +33,18 @@ if (args.includes('get')) {
   }
   const data = {};
   for (const field of ['.api_key', '.api_key_history']) data[field] = fs.readFileSync(state + '/' + field).toString('base64');
-  process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default', resourceVersion: '7' }, type: 'Opaque', data }));
-} else if (args.includes('apply')) {
-  fs.writeFileSync(state + '/applied-' + Date.now() + '-' + process.pid + '.json', fs.readFileSync(0));
-  if (scenario === 'apply-denied') { process.stderr.write('Error from server (Forbidden): secrets "x" is forbidden: cannot patch\\n'); process.exit(1); }
-  process.stdout.write('secret/x configured\\n');
+  const metadata = { name, namespace: 'default', resourceVersion: '7', labels: { app: 'qwen' }, managedFields: [{ manager: 'kubectl' }] };
+  process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', data }));
+} else if (args.includes('replace') || args.includes('create')) {
+  const body = fs.readFileSync(0);
+  const manifest = JSON.parse(body);
+  if (scenario === 'write-denied') { process.stderr.write('Error from server (Forbidden): secrets "x" is forbidden: cannot update\\n'); process.exit(1); }
+  if (scenario === 'changed' || (args.includes('replace') && manifest.metadata.resourceVersion !== '7')) {
+    process.stderr.write('Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on secrets "x": the object has been modified; please apply your changes to the latest version and try again\\n');
+    process.exit(1);
+  }
+  fs.writeFileSync(state + '/applied-' + Date.now() + '-' + process.pid + '.json', body);
+  process.stdout.write('secret/x ' + (args.includes('create') ? 'created' : 'replaced') + '\\n');
 } else {
   process.stderr.write('fake kubectl: unexpected call ' + args.join(' ') + '\\n');
   process.exit(3);
@@ -44,7 +52,7 @@ if (args.includes('get')) {
 `;
 
 interface Run { code: number | null; output: string }
-interface Applied { name: string; namespace: string; key: string; history: HistoryEntry[] }
+interface Applied { name: string; namespace: string; resourceVersion?: string; labels?: Record<string, string>; managedFields?: unknown; key: string; history: HistoryEntry[] }
 
 describe('deploy/kubernetes/rotate-secret.sh (with a fake kubectl)', function () {
   this.timeout(20_000);
@@ -87,7 +95,7 @@ describe('deploy/kubernetes/rotate-secret.sh (with a fake kubectl)', function ()
   async function applied(): Promise<Applied[]> {
     const files = (await readdir(state)).filter((name) => name.startsWith('applied-'));
     return Promise.all(files.map(async (file) => {
-      const manifest = JSON.parse(await readFile(join(state, file), 'utf8')) as { kind: string; metadata: { name: string; namespace: string }; data: Record<string, string> };
+      const manifest = JSON.parse(await readFile(join(state, file), 'utf8')) as { kind: string; metadata: Omit<Applied, 'key' | 'history'>; data: Record<string, string> };
       expect(manifest.kind).to.equal('Secret');
       expect(Object.keys(manifest.data).sort()).to.deep.equal(['.api_key', '.api_key_history']);
       const decode = (field: string) => Buffer.from(manifest.data[field]!, 'base64').toString('utf8');
@@ -95,13 +103,15 @@ describe('deploy/kubernetes/rotate-secret.sh (with a fake kubectl)', function ()
     }));
   }
 
-  it('rotates an existing Secret: one read, then key and history together in one apply, with --grace honoured', async () => {
+  it('rotates an existing Secret: one read, then key and history together in one replace of what was read, with --grace honoured', async () => {
     const r = await rotate('found', '--grace', '10m');
     expect(r.code).to.equal(0);
-    expect((await calls()).map((args) => args.filter((a) => ['get', 'apply'].includes(a)))).to.deep.equal([['get'], ['apply']]);
+    expect((await calls()).map((args) => args.filter((a) => ['get', 'replace', 'create', 'apply'].includes(a)))).to.deep.equal([['get'], ['replace']]);
     const [secret, ...more] = await applied();
     expect(more).to.have.length(0);
-    expect(secret).to.include({ name: 'qwen-api-key', namespace: 'default' });
+    // The Secret as it was read: its resourceVersion (so a change meanwhile is a Conflict) and labels kept.
+    expect(secret).to.deep.include({ name: 'qwen-api-key', namespace: 'default', resourceVersion: '7', labels: { app: 'qwen' } });
+    expect(secret!.managedFields).to.equal(undefined);
     expect(/^qwk_[A-Za-z0-9_-]{43}$/.test(secret!.key) && secret!.key !== oldKey, 'a new generated key').to.equal(true);
     const actions = secret!.history.map((e) => [e.action.replace(/^Grace until .*/, 'Grace until'), e.key === oldKey ? 'old' : e.key === secret!.key ? 'new' : 'other']);
     expect(actions).to.deep.equal([['Generated', 'old'], ['Rotated (replaced)', 'old'], ['Rotated (new)', 'new'], ['Grace until', 'old']]);
@@ -115,7 +125,7 @@ describe('deploy/kubernetes/rotate-secret.sh (with a fake kubectl)', function ()
     ]);
   });
 
-  it('a Secret kubectl reports NotFound is not created without --create: exit 1, kubectl\'s message, no apply', async () => {
+  it('a Secret kubectl reports NotFound is not created without --create: exit 1, kubectl\'s message, nothing written', async () => {
     const r = await rotate('notfound', '--grace', '10m');
     expect(r.code).to.equal(1);
     expect(r.output).to.include('Error from server (NotFound): secrets "qwen-api-key" not found');
@@ -123,10 +133,12 @@ describe('deploy/kubernetes/rotate-secret.sh (with a fake kubectl)', function ()
     expect(await applied()).to.deep.equal([]);
   });
 
-  it('with --create, a NotFound Secret is created with a first key and its Generated line, in one apply', async () => {
+  it('with --create, a NotFound Secret is created with a first key and its Generated line, in one create', async () => {
     expect((await rotate('notfound', '--create')).code).to.equal(0);
+    expect((await calls()).map((args) => args.filter((a) => ['get', 'replace', 'create', 'apply'].includes(a)))).to.deep.equal([['get'], ['create']]);
     const [secret, ...more] = await applied();
     expect(more).to.have.length(0);
+    expect(secret!.resourceVersion).to.equal(undefined);
     expect(secret!.history.map((e) => [e.action, e.key === secret!.key])).to.deep.equal([['Generated', true]]);
   });
 
@@ -148,14 +160,25 @@ describe('deploy/kubernetes/rotate-secret.sh (with a fake kubectl)', function ()
       expect(r.code).to.equal(1);
       expect(r.output).to.include(message);
       expect(r.output).to.include('nothing changed');
-      expect((await calls()).some((args) => args.includes('apply'))).to.equal(false);
+      expect((await calls()).some((args) => args.some((a) => ['replace', 'create', 'apply'].includes(a)))).to.equal(false);
     });
   }
 
-  it('a refused apply exits non-zero with kubectl\'s message', async () => {
-    const r = await rotate('apply-denied');
-    expect(r.code).to.not.equal(0);
-    expect(r.output).to.include('cannot patch');
+  it('a refused write exits 1 with kubectl\'s message', async () => {
+    const r = await rotate('write-denied');
+    expect(r.code).to.equal(1);
+    expect(r.output).to.include('cannot update');
+    expect(r.output).to.include('nothing changed');
+    expect(await applied()).to.deep.equal([]);
+  });
+
+  it('a Secret changed since it was read (another rotation meanwhile) is left as it is: exit 1, the Conflict named', async () => {
+    const r = await rotate('changed', '--grace', '10m');
+    expect(r.code).to.equal(1);
+    expect(r.output).to.include('Error from server (Conflict)');
+    expect(r.output).to.include('changed since it was read');
+    expect(r.output).to.include('run again');
+    expect(await applied()).to.deep.equal([]);
   });
 
   it('refuses an unknown argument with exit 2 before touching the cluster', async () => {
