@@ -28,7 +28,7 @@ export async function readClientsFile(path: string, reads: FileReads = new FileR
 /** The clients file's raw bytes (at most one past the limit), or undefined when it does not exist. */
 export async function readClientsBytes(path: string, reads: FileReads = new FileReads()): Promise<Buffer | undefined> {
   try {
-    return (await reads.read(path, { maxBytes: MAX_CLIENTS_FILE_BYTES, fitToSize: true })).bytes;
+    return (await reads.read(path, { maxBytes: MAX_CLIENTS_FILE_BYTES, fitToSize: true, owned: true })).bytes;
   } catch (err) {
     if (isErrnoCode(err, 'ENOENT', 'ENOTDIR')) return undefined;
     throw err;

@@ -42,7 +42,17 @@ export function othersCanWrite(stats: Pick<Stats, 'mode' | 'isDirectory'>): stri
   return `writable by ${who}`;
 }
 
-/** A file or directory that others than its owner can write. */
+/**
+ * Why a file or directory belongs to someone the reader cannot trust, or undefined: an owner other than
+ * the reader's own user (`uid`) and root can change it at will, and in a sticky directory such as /tmp
+ * anyone may create the name first. Unknown `uid` (no passwd entry): not looked at.
+ */
+export function ownedByOther(stats: Pick<Stats, 'uid'>, uid: number | undefined): string | undefined {
+  if (uid === undefined || stats.uid === uid || stats.uid === 0) return undefined;
+  return `owned by another user (uid ${stats.uid}), neither this user (uid ${uid}) nor root`;
+}
+
+/** A file or directory that others than its owner can write, or that belongs to another user. */
 export interface TrustFinding {
   path: string;
   /** `key file`, `history`, `clients file` or `directory`. */
@@ -52,11 +62,13 @@ export interface TrustFinding {
 
 /**
  * The files and directories that decide what the key file, its history and the clients file say, and that
- * others than their owner can write: each file (through its symlinks) and the directories holding its path
- * and its target. Empty on Windows. Missing paths are skipped; every operation is bounded by `reads`.
+ * others than their owner can write, or that belong to another user than the reader (root excepted): each
+ * file (through its symlinks) and the directories holding its path and its target. Empty on Windows.
+ * Missing paths are skipped; every operation is bounded by `reads`.
  */
 export async function untrustedPaths(keyFile: string, options: Identity & { reads?: FileReads; clientsFile?: string } = {}): Promise<TrustFinding[]> {
-  if (!resolveIdentity(options).posix) return [];
+  const { uid, posix } = resolveIdentity(options);
+  if (!posix) return [];
   const reads = options.reads ?? new FileReads();
   const look = <T>(path: string, op: () => Promise<T>): Promise<T | undefined> =>
     reads.within(`trust:${path}`, op).catch((err: unknown) => {
@@ -77,7 +89,7 @@ export async function untrustedPaths(keyFile: string, options: Identity & { read
   const entries = [...checks];
   const stats = await Promise.all(entries.map(([path]) => look(path, () => stat(path))));
   return entries.flatMap(([path, role], i) => {
-    const problem = stats[i] && othersCanWrite(stats[i]);
+    const problem = stats[i] && (othersCanWrite(stats[i]) ?? ownedByOther(stats[i], uid));
     return problem ? [{ path, role, problem }] : [];
   });
 }

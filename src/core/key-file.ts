@@ -26,12 +26,13 @@ const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTime
 /**
  * Reads and validates the key in `path`; throws a typed KeyFileError, never returns a partial key.
  * Only a regular file is read (through symlinks: a Kubernetes Secret volume is links all the way down),
- * never more than 4 KiB of it, and never waiting on a FIFO; `reads` bounds the time (see FileReads).
+ * never more than 4 KiB of it, and never waiting on a FIFO; `reads` bounds the time (see FileReads) and,
+ * when it has an owner (the daemon's), refuses a file of another user (KEY_UNTRUSTED).
  */
 export async function readKeyFile(path: string, reads: FileReads = new FileReads()): Promise<string> {
   let bytes: Buffer;
   try {
-    ({ bytes } = await reads.read(path, { maxBytes: MAX_KEY_FILE_BYTES }));
+    ({ bytes } = await reads.read(path, { maxBytes: MAX_KEY_FILE_BYTES, owned: true }));
   } catch (err) {
     if (err instanceof KeyFileError) throw err;
     if (isErrnoCode(err, 'ENOENT', 'ENOTDIR')) throw new KeyFileError('KEY_MISSING', `key file ${path} does not exist`, { cause: err });

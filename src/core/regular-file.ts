@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { constants, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { KeyFileError, isErrnoCode } from './errors.js';
@@ -15,8 +16,12 @@ export function readFlags(noFollow = false): number {
   return constants.O_RDONLY | NONBLOCK | (noFollow ? NOFOLLOW : 0);
 }
 
-/** Opens `path` with `flags` (plus O_NONBLOCK) and returns the handle only when it is a regular file. */
-export async function openRegular(path: string, flags: number, mode?: number, openFile: typeof open = open): Promise<FileHandle> {
+/**
+ * Opens `path` with `flags` (plus O_NONBLOCK) and returns the handle only when it is a regular file that
+ * `accept` (given the opened file's stats) does not refuse by throwing.
+ */
+export async function openRegular(path: string, flags: number, mode?: number, openFile: typeof open = open,
+  accept?: (stats: Stats) => void): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     handle = await openFile(path, flags | NONBLOCK, mode);
@@ -31,6 +36,7 @@ export async function openRegular(path: string, flags: number, mode?: number, op
       const kind = stats.isFIFO() ? 'a FIFO' : stats.isDirectory() ? 'a directory' : stats.isSocket() ? 'a socket' : 'a device';
       throw notRegular(path, kind);
     }
+    accept?.(stats);
   } catch (err) {
     await handle.close().catch(() => undefined);
     throw err;
@@ -56,6 +62,13 @@ export interface BoundedReadOptions {
    */
   fitToSize?: boolean;
   noFollow?: boolean;
+  /**
+   * Refuse (KEY_UNTRUSTED) a file that belongs to neither the reader's own user (`ownerUid` of FileReads)
+   * nor root: whoever owns a file decides what it says. Looked at on the opened file, so a swap between a
+   * check and the read changes nothing. Without an `ownerUid` (Windows, or a reader that does not ask) it
+   * is not looked at.
+   */
+  owned?: boolean;
 }
 
 /**
@@ -67,23 +80,35 @@ export interface BoundedReadOptions {
 export class FileReads {
   readonly #timeoutMs: number;
   readonly #openFile: typeof open;
+  readonly #ownerUid: number | undefined;
   readonly #stalled = new Set<string>();
 
-  /** `openFile` is injectable so tests can stall a read. */
-  constructor(options: { timeoutMs?: number; openFile?: typeof open } = {}) {
+  /**
+   * `openFile` is injectable so tests can stall a read. `ownerUid`: the user whose files (and root's) reads
+   * with `owned` accept; the daemon passes its effective uid.
+   */
+  constructor(options: { timeoutMs?: number; openFile?: typeof open; ownerUid?: number } = {}) {
     this.#timeoutMs = options.timeoutMs ?? READ_TIMEOUT_MS;
     this.#openFile = options.openFile ?? open;
+    this.#ownerUid = options.ownerUid;
   }
 
-  /** Reads at most `maxBytes` of the regular file at `path`; throws KeyFileError (KEY_NOT_REGULAR, KEY_READ_TIMEOUT) or the system error. */
+  /**
+   * Reads at most `maxBytes` of the regular file at `path`; throws KeyFileError (KEY_NOT_REGULAR,
+   * KEY_READ_TIMEOUT, KEY_UNTRUSTED) or the system error.
+   */
   read(path: string, options: BoundedReadOptions): Promise<RegularRead> {
-    return this.withFile(path, (handle) => readBounded(handle, options), options.noFollow);
+    const owner = options.owned ? this.#ownerUid : undefined;
+    const accept = owner === undefined ? undefined : (stats: Stats) => {
+      if (stats.uid !== owner && stats.uid !== 0) throw notOwned(path, stats.uid, owner);
+    };
+    return this.withFile(path, (handle) => readBounded(handle, options), options.noFollow, accept);
   }
 
   /** Opens the regular file at `path` for reading and runs `operation` on it under one deadline; closes it after. */
-  withFile<T>(path: string, operation: (handle: FileHandle) => Promise<T>, noFollow = false): Promise<T> {
+  withFile<T>(path: string, operation: (handle: FileHandle) => Promise<T>, noFollow = false, accept?: (stats: Stats) => void): Promise<T> {
     return this.within(path, async () => {
-      const handle = await openRegular(path, readFlags(noFollow), undefined, this.#openFile);
+      const handle = await openRegular(path, readFlags(noFollow), undefined, this.#openFile, accept);
       try {
         return await operation(handle);
       } finally {
@@ -130,6 +155,10 @@ async function readBounded(handle: FileHandle, options: BoundedReadOptions): Pro
 
 function notRegular(path: string, kind: string, cause?: unknown): KeyFileError {
   return new KeyFileError('KEY_NOT_REGULAR', `${path} is ${kind}, not a regular file; only regular files are read`, { cause });
+}
+
+function notOwned(path: string, uid: number, owner: number): KeyFileError {
+  return new KeyFileError('KEY_UNTRUSTED', `${path} belongs to another user (uid ${uid}); only files of this user (uid ${owner}) or root are read`);
 }
 
 function timedOut(path: string, why: string): KeyFileError {

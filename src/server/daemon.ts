@@ -13,6 +13,7 @@ import type { ReloadEvent } from './reload/reload-record.js';
 import { KeyStore } from './reload/key-store.js';
 import { ReloadHistory } from './reload/reload-history.js';
 import { TrustReport } from './reload/trust-report.js';
+import { resolveIdentity } from '../core/file-trust.js';
 import type { Identity } from '../core/file-trust.js';
 import { FileReads } from '../core/regular-file.js';
 import { watchKeyFile } from './reload/key-watcher.js';
@@ -50,7 +51,9 @@ export interface DaemonContext {
 export async function startDaemon(config: Config, logger: Logger, version: string, context: DaemonContext = {}): Promise<Daemon> {
   const { identity } = context;
   const store = new KeyStore();
-  const reads = new FileReads();
+  // The key file and the clients file are read only when they belong to this user or root (FileReads `owned`).
+  const { uid, posix } = resolveIdentity(identity);
+  const reads = new FileReads({ ownerUid: posix ? uid : undefined });
   const trust = new TrustReport({ keyFile: config.keyFile, clientsFile: config.clientsFile, logger, reads, identity });
   let connections: ConnectionGuard | undefined;
   const metrics = createMetrics({

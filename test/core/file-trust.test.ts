@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { chmod, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeFindings, othersCanWrite, resolveIdentity, untrustedPaths } from '../../src/core/file-trust.js';
+import { describeFindings, othersCanWrite, ownedByOther, resolveIdentity, untrustedPaths } from '../../src/core/file-trust.js';
 import type { FileReads } from '../../src/core/regular-file.js';
 import { tempDir } from './helpers.js';
 
@@ -27,6 +27,37 @@ describe('file trust', () => {
     expect(othersCanWrite(stats(0o41777, true)), 'sticky directory').to.equal(undefined);
     expect(othersCanWrite(stats(0o100602))).to.equal('writable by everyone');
     expect(othersCanWrite(stats(0o101666)), 'sticky, but a file').to.equal('writable by its group and everyone');
+  });
+
+  it('names an owner other than the reader and root, and trusts the reader\'s own files and root\'s', () => {
+    expect(ownedByOther({ uid: 1000 }, 1000)).to.equal(undefined);
+    expect(ownedByOther({ uid: 0 }, 1000), 'root\'s').to.equal(undefined);
+    expect(ownedByOther({ uid: 65534 }, 1000)).to.equal('owned by another user (uid 65534), neither this user (uid 1000) nor root');
+    expect(ownedByOther({ uid: 1000 }, 0)).to.equal('owned by another user (uid 1000), neither this user (uid 0) nor root');
+    expect(ownedByOther({ uid: 65534 }, undefined), 'no uid known').to.equal(undefined);
+  });
+
+  // Regression: in a sticky directory (/tmp) anyone may create the key file or the clients file first; only
+  // the write bits were looked at, so a file another user planted there counted as trusted.
+  it('names a key file, a clients file and a directory that belong to another user', async () => {
+    const keyFile = join(dir, 'api', '.api_key');
+    const clientsFile = join(dir, 'api', '.api_clients');
+    await writeFile(keyFile, 'k', { mode: 0o600 });
+    await writeFile(clientsFile, '{}', { mode: 0o600 });
+    // As root the files are made another user's; otherwise the reader is said to be another user.
+    const me = process.geteuid!();
+    let reader = me + 1;
+    if (me === 0) {
+      reader = 0;
+      for (const path of [keyFile, clientsFile, join(dir, 'api')]) await chown(path, 65534, 65534);
+    }
+    const owner = me === 0 ? 65534 : me;
+    const problem = `owned by another user (uid ${owner}), neither this user (uid ${reader}) nor root`;
+    expect(await untrustedPaths(keyFile, { uid: reader, clientsFile })).to.deep.equal([
+      { path: keyFile, role: 'key file', problem },
+      { path: join(dir, 'api'), role: 'directory', problem },
+      { path: clientsFile, role: 'clients file', problem },
+    ]);
   });
 
   it('takes the uid it is given, else the process\'s own on POSIX, and none on Windows', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { constants, mkdir, open, symlink, writeFile } from 'node:fs/promises';
+import { chown, constants, mkdir, open, symlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyFileError } from '../../src/core/errors.js';
@@ -87,6 +87,44 @@ describe('regular-file', () => {
     });
     expect(size).to.equal(3);
     expect(kept!.fd).to.equal(-1);
+  });
+
+  describe('owned reads', () => {
+    // As root a file is made another user's; otherwise the reader is said to be another user.
+    async function othersFile(): Promise<{ path: string; reader: number; owner: number }> {
+      const path = join(dir, 'k');
+      await writeFile(path, `${KEY}\n`, { mode: 0o600 });
+      const me = process.geteuid!();
+      if (me !== 0) return { path, reader: me + 1, owner: me };
+      await chown(path, 65534, 65534);
+      return { path, reader: 0, owner: 65534 };
+    }
+
+    it('refuses a file of another user than the reader and root with KEY_UNTRUSTED, naming both', async function () {
+      if (process.platform === 'win32') this.skip();
+      const { path, reader, owner } = await othersFile();
+      const err = await new FileReads({ ownerUid: reader }).read(path, { maxBytes: 100, owned: true }).catch((e: KeyFileError) => e);
+      expect((err as KeyFileError).code).to.equal('KEY_UNTRUSTED');
+      expect((err as KeyFileError).message).to.equal(`${path} belongs to another user (uid ${owner}); only files of this user (uid ${reader}) or root are read`);
+      expect(await rejectionCode(readKeyFile(path, new FileReads({ ownerUid: reader })))).to.equal('KEY_UNTRUSTED');
+    });
+
+    it('reads the reader\'s own files and root\'s', async function () {
+      if (process.platform === 'win32') this.skip();
+      const path = join(dir, 'mine');
+      await writeFile(path, 'mine');
+      const me = process.geteuid!();
+      expect((await new FileReads({ ownerUid: me }).read(path, { maxBytes: 10, owned: true })).bytes.toString()).to.equal('mine');
+      const root = (await new FileReads({ ownerUid: me + 1 }).read('/etc/passwd', { maxBytes: 10, owned: true })).bytes;
+      expect(root.length).to.equal(11);
+    });
+
+    it('looks at the owner only when the read asks and the reader has an owner', async function () {
+      if (process.platform === 'win32') this.skip();
+      const { path, reader } = await othersFile();
+      expect((await new FileReads({ ownerUid: reader }).read(path, { maxBytes: 3 })).bytes.toString()).to.equal('qwk_');
+      expect((await new FileReads().read(path, { maxBytes: 3, owned: true })).bytes.toString()).to.equal('qwk_');
+    });
   });
 
   describe('what a refusal says', () => {

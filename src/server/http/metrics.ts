@@ -118,7 +118,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   const writableByOthers = options.writableByOthers;
   if (writableByOthers) {
-    keyGauge('qwen_key_files_writable_by_others', 'Key files, histories and their directories that others than their owner can write', () => writableByOthers());
+    keyGauge('qwen_key_files_writable_by_others', 'Key files, histories and their directories that others than their owner can write, or that another user owns', () => writableByOthers());
   }
   if (options.connections) registerConnectionMetrics(registry, options.connections);
 
