@@ -124,7 +124,7 @@ describe('cli-commands', () => {
     await writeFile(join(dir, 'api', '.api_key'), 'hand-written-key-0123456789\n');
     const r = await cli(dir, ['history']);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(/^manage-key: no key history at \S+_history: the key file beside it was not written by manage-key .*rotate.*\n$/);
+    expect(r.stderr).to.match(/^manage-key: no history file at \S+_history: it was deleted, or never written .*rotate.*\n$/);
   });
 
   it('refuses rotate --grace longer than --max-grace (QWEN_MAX_GRACE, default 7d) with a usage error', async () => {
