@@ -56,7 +56,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     // No key file: every command names the full path it looked at and how to point elsewhere.
     const missing = err instanceof KeyFileError && err.code === 'KEY_MISSING';
-    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile));
+    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile, ctx.clientsFile));
   }
 }
 
