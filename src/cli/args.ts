@@ -1,5 +1,6 @@
 import { CommandLineError, parseCommandLine } from '../core/command-line.js';
 import { parseDuration } from '../core/duration.js';
+import { closestSpelling } from '../core/spelling.js';
 import { CLIENT_FLAGS, checkName, nameOf, parseLifetime } from './client-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -38,13 +39,16 @@ export interface ParsedArgs {
 
 export { UsageError } from './usage-error.js';
 
-// PowerShell parameter names (any case) and the POSIX spelling each one stands for.
+// PowerShell parameter names (taken in any case) and the POSIX spelling each one stands for.
 const POWERSHELL: Record<string, string> = {
-  generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
-  add: 'add', list: 'list', remove: 'remove', expires: '--expires', clientsfile: '--clients-file',
-  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json', ca: '--ca',
-  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help', version: '--version',
+  Generate: 'generate', Show: 'show', Rotate: 'rotate', History: 'history', Status: 'status', Test: 'test',
+  Add: 'add', List: 'list', Remove: 'remove', Expires: '--expires', ClientsFile: '--clients-file',
+  Force: '--force', Revoke: '--revoke', Grace: '--grace', KeyFile: '--key-file', Url: '--url', Json: '--json', Ca: '--ca',
+  MaxGrace: '--max-grace', Previous: '--previous', Help: '--help', '?': '--help', Version: '--version',
 };
+const POWERSHELL_ANY_CASE = new Map(Object.entries(POWERSHELL).map(([name, posix]) => [name.toLowerCase(), posix]));
+// What an unknown option is compared with, besides the --options: the PowerShell names and the commands typed as options.
+const SPELLINGS = [...Object.keys(POWERSHELL).map((name) => `-${name}`), ...COMMANDS.map((command) => `--${command}`)];
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
@@ -66,7 +70,7 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
       version: { type: 'boolean' }, previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' },
       'key-file': { type: 'string' }, url: { type: 'string' }, ca: { type: 'string' }, expires: { type: 'string' },
       'clients-file': { type: 'string' },
-    }, true);
+    }, true, SPELLINGS);
   } catch (err) {
     if (!(err instanceof CommandLineError)) throw err;
     throw new UsageError(err.message);
@@ -74,7 +78,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   const { values, positionals } = parsed;
   if (values.help || positionals[0]?.toLowerCase() === 'help') return { command: 'help', options: { force: false, revoke: false, json: false, previous: false } };
   const word = positionals[0]?.toLowerCase() ?? 'show';
-  if (!(COMMANDS as readonly string[]).includes(word)) throw new UsageError(`unknown command "${positionals[0]}"`);
+  if (!(COMMANDS as readonly string[]).includes(word)) {
+    const suggestion = closestSpelling(word, COMMANDS);
+    throw new UsageError(`unknown command "${positionals[0]}"${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`);
+  }
   const options: CliOptions = {
     name: nameOf(word as Command, positionals),
     expiresMs: values.expires === undefined ? undefined : parseLifetime(values.expires),
@@ -109,7 +116,7 @@ export function parseGrace(text: string, origin: string): number {
 function fromPowerShell(arg: string): string {
   const ps = /^-([A-Za-z?]+)(?::(.*))?$/.exec(arg);
   if (!ps || ps[1]!.length < 2 && ps[1] !== '?') return arg;
-  const mapped = POWERSHELL[ps[1]!.toLowerCase()];
+  const mapped = POWERSHELL_ANY_CASE.get(ps[1]!.toLowerCase());
   if (mapped === undefined) return arg;
   // PowerShell's `-Grace:10m` form carries its value after a colon.
   return ps[2] === undefined ? mapped : `${mapped}=${ps[2]}`;

@@ -78,6 +78,20 @@ describe('cli-args', () => {
     expect(usage(['-Show', '-Rotate'])).to.include('one command');
   });
 
+  it('names a mistyped option as typed, not by its first letter, with the spelling it is closest to', () => {
+    expect(usage(['-Rotat'])).to.equal('unknown option -Rotat; did you mean -Rotate?');
+    expect(usage(['-keyfil', 'k'])).to.equal('unknown option -keyfil; did you mean -KeyFile?');
+    expect(usage(['--rotat'])).to.equal('unknown option --rotat; did you mean --rotate?');
+    expect(usage(['rotate', '--grcae', '1h'])).to.equal('unknown option --grcae; did you mean --grace?');
+    expect(usage(['-Frobnicate'])).to.equal('unknown option -Frobnicate');
+  });
+
+  it('suggests the closest command for a mistyped one, and none for a word far from all of them', () => {
+    expect(usage(['rotat'])).to.equal('unknown command "rotat"; did you mean rotate?');
+    expect(usage(['Stauts'])).to.equal('unknown command "Stauts"; did you mean status?');
+    expect(usage(['frobnicate'])).to.equal('unknown command "frobnicate"');
+  });
+
   it('refuses options that do not apply to the command', () => {
     expect(usage(['show', '--force'])).to.equal('--force does not apply to show');
     expect(usage(['generate', '--grace', '1m'])).to.equal('--grace does not apply to generate');
