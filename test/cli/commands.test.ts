@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
@@ -336,6 +338,16 @@ describe('cli-commands', () => {
         const r = await cli(dir, ['test'], { fetch: refused() as unknown as typeof fetch, env: { PORT: '28401' } });
         expect(r.stderr).to.equal('manage-key: cannot reach the server at http://127.0.0.1:28401/ (ECONNREFUSED; is the server running? This address '
           + 'comes from PORT and HOST, as the server reads them; give another with --url URL)\n');
+      });
+
+      it('with no fetch given, asks with the built-in one: nothing listening on a port is ECONNREFUSED', async () => {
+        await cli(dir, ['generate']);
+        const closed = createServer();
+        await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+        const { port } = closed.address() as AddressInfo;
+        await new Promise((resolve) => closed.close(resolve));
+        const r = await cli(dir, ['test', '--url', `http://127.0.0.1:${port}`]);
+        expect([r.code, r.stderr]).to.deep.equal([1, `manage-key: cannot reach the server at http://127.0.0.1:${port}/ (ECONNREFUSED; is the server running at that --url?)\n`]);
       });
 
       it('asks only whether the server runs at a --url given', async () => {

@@ -26,6 +26,7 @@ describe('server URL (manage-key test)', () => {
     expect(serverUrl(undefined, { HOST: 'api.internal' })).to.deep.equal({ url: new URL('http://api.internal:8000/'), origin: 'env' });
     expect(href({ HOST: '10.0.0.7', PORT: '1' })).to.equal('http://10.0.0.7:1/');
     expect(href({ HOST: 'fe80::1', PORT: '65535' })).to.equal('http://[fe80::1]:65535/');
+    expect(href({ HOST: 'q' }), 'a one-letter host name').to.equal('http://q:8000/');
   });
 
   it('asks a server listening on every address on the loopback address of its family', () => {

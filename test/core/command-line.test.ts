@@ -44,6 +44,12 @@ describe('parseCommandLine', () => {
     expect(failure(['--name', 'value', '-zap'])).to.equal('unknown option -zap');
   });
 
+  it('looks for that word only for a single letter after a single dash, and only among words that start with one', () => {
+    expect(failure(['-f', '--x'])).to.equal('unknown option --x');
+    expect(failure(['-f', '--nope'])).to.equal('unknown option --nope');
+    expect(failure(['ab-x', '-x'], true)).to.equal('unknown option -x');
+  });
+
   it('suggests the closest option or other known spelling for an unknown option, and nothing when none is close', () => {
     expect(failure(['--prot', '1'])).to.equal('unknown option --prot; did you mean --port?');
     expect(failure(['-port', '1'])).to.equal('unknown option -port; did you mean --port?');

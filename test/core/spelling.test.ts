@@ -16,6 +16,12 @@ describe('closestSpelling', () => {
     expect(closestSpelling('--jsno', KNOWN)).to.equal('--json');
   });
 
+  it('counts a swap only where both letters trade places, not where one of them matches', () => {
+    expect(closestSpelling('--xyab', ['--xyca']), 'ab / ca: two edits').to.equal(undefined);
+    expect(closestSpelling('--xyca', ['--xyab']), 'ca / ab: two edits').to.equal(undefined);
+    expect(closestSpelling('bac', ['abc'])).to.equal('abc');
+  });
+
   it('prefers the closest spelling, and the first of equally close ones', () => {
     expect(closestSpelling('--rotat', KNOWN)).to.equal('--rotate');
     expect(closestSpelling('--abcd', ['--abxy', '--abcx', '--abcy'])).to.equal('--abcx');
@@ -30,6 +36,8 @@ describe('closestSpelling', () => {
     expect(closestSpelling('--keyfil', KNOWN)).to.equal('--key-file');
     expect(closestSpelling('--kyefil', KNOWN)).to.equal(undefined);
     expect(closestSpelling('--frobnicate', KNOWN)).to.equal(undefined);
+    expect(closestSpelling('--abcdefgh', ['--abcdexyz']), 'three edits in eight letters').to.equal(undefined);
+    expect(closestSpelling('a-b', ['a-c']), 'dashes inside a word count as letters').to.equal('a-c');
   });
 
   it('suggests nothing from an empty list', () => {
