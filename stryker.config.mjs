@@ -14,6 +14,8 @@ const FAST_TESTS = [
   'test/cli/key-status.test.ts',
   'test/cli/messages.test.ts',
   'test/cli/server-check.test.ts',
+  'test/cli/server-url.test.ts',
+  'test/cli/client-certificate.test.ts',
   'test/cli/usage-error.test.ts',
   'test/server/*.test.ts',
   'test/server/http/**/*.test.ts',

@@ -15,6 +15,8 @@
   $key = .\api\manage-key.ps1 -Add alice -Expires 30d
 .EXAMPLE
   .\api\manage-key.ps1 -Remove alice
+.EXAMPLE
+  .\api\manage-key.ps1 -Test -Url https://qwen-api.internal:8443 -Ca ca.crt -Cert client.crt -CertKey client.key
 #>
 # Only NAME is positional (-Add alice, -Remove alice, -Rotate alice); everything else is named.
 [CmdletBinding(PositionalBinding = $false)]
@@ -40,6 +42,9 @@ param(
   [string]$MaxGrace,
   [string]$KeyFile,
   [string]$Url,
+  [string]$Ca,
+  [string]$Cert,
+  [string]$CertKey,
   [string]$Expires,
   [string]$ClientsFile
 )
@@ -66,6 +71,12 @@ if ($PSBoundParameters.ContainsKey('Grace')) { $cliArgs += '--grace', $Grace }
 if ($PSBoundParameters.ContainsKey('MaxGrace')) { $cliArgs += '--max-grace', $MaxGrace }
 if ($PSBoundParameters.ContainsKey('Url')) { $cliArgs += '--url', $Url }
 if ($PSBoundParameters.ContainsKey('Expires')) { $cliArgs += '--expires', $Expires }
+# Files are resolved against PowerShell's location, as -KeyFile is below.
+if ($PSBoundParameters.ContainsKey('Ca')) { $cliArgs += '--ca', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Ca) }
+if ($PSBoundParameters.ContainsKey('Cert')) { $cliArgs += '--cert', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($Cert) }
+if ($PSBoundParameters.ContainsKey('CertKey')) {
+  $cliArgs += '--cert-key', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($CertKey)
+}
 if ($PSBoundParameters.ContainsKey('ClientsFile')) {
   $cliArgs += '--clients-file', $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($ClientsFile)
 }

@@ -1,5 +1,6 @@
 import { CommandLineError, parseCommandLine } from '../core/command-line.js';
 import { parseDuration } from '../core/duration.js';
+import { closestSpelling } from '../core/spelling.js';
 import { CLIENT_FLAGS, checkName, nameOf, parseLifetime } from './client-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -22,6 +23,9 @@ export interface CliOptions {
   previous: boolean;
   /** CA certificate file (PEM) that the server's certificate must chain to, for `test --url https://…`. */
   ca?: string;
+  /** `test --url https://…`: a client certificate (PEM) for a server that requires one, and its private key (`certKey`). */
+  cert?: string;
+  certKey?: string;
   /** The named key `add`, `remove` and `rotate NAME` act on. */
   name?: string;
   /** `add`, `rotate NAME`: the key's lifetime from now. */
@@ -38,23 +42,27 @@ export interface ParsedArgs {
 
 export { UsageError } from './usage-error.js';
 
-// PowerShell parameter names (any case) and the POSIX spelling each one stands for.
+// PowerShell parameter names (taken in any case) and the POSIX spelling each one stands for.
 const POWERSHELL: Record<string, string> = {
-  generate: 'generate', show: 'show', rotate: 'rotate', history: 'history', status: 'status', test: 'test',
-  add: 'add', list: 'list', remove: 'remove', expires: '--expires', clientsfile: '--clients-file',
-  force: '--force', revoke: '--revoke', grace: '--grace', keyfile: '--key-file', url: '--url', json: '--json', ca: '--ca',
-  maxgrace: '--max-grace', previous: '--previous', help: '--help', '?': '--help', version: '--version',
+  Generate: 'generate', Show: 'show', Rotate: 'rotate', History: 'history', Status: 'status', Test: 'test',
+  Add: 'add', List: 'list', Remove: 'remove', Expires: '--expires', ClientsFile: '--clients-file',
+  Force: '--force', Revoke: '--revoke', Grace: '--grace', KeyFile: '--key-file', Url: '--url', Json: '--json', Ca: '--ca',
+  Cert: '--cert', CertKey: '--cert-key', MaxGrace: '--max-grace', Previous: '--previous', Help: '--help', '?': '--help', Version: '--version',
 };
+const POWERSHELL_ANY_CASE = new Map(Object.entries(POWERSHELL).map(([name, posix]) => [name.toLowerCase(), posix]));
+// What an unknown option is compared with, besides the --options: the PowerShell names and the commands typed as options.
+const SPELLINGS = [...Object.keys(POWERSHELL).map((name) => `-${name}`), ...COMMANDS.map((command) => `--${command}`)];
 
 // Which options each command accepts; anything else is a usage error rather than silently ignored.
 const ALLOWED: Record<Command, ReadonlyArray<keyof CliOptions>> = {
   generate: ['force'], show: [], rotate: ['graceMs', 'revoke', 'maxGraceMs', 'expiresMs', 'clientsFile'], history: ['json'],
-  status: ['graceMs', 'json', 'maxGraceMs', 'clientsFile'], test: ['url', 'graceMs', 'maxGraceMs', 'previous', 'ca'], help: [], version: [],
+  status: ['graceMs', 'json', 'maxGraceMs', 'clientsFile'], test: ['url', 'graceMs', 'maxGraceMs', 'previous', 'ca', 'cert', 'certKey'],
+  help: [], version: [],
   add: ['expiresMs', 'clientsFile'], list: ['json', 'clientsFile'], remove: ['clientsFile'],
 };
 const FLAG_NAMES: Record<Exclude<keyof CliOptions, 'name'>, string> = {
   keyFile: '--key-file', force: '--force', revoke: '--revoke', graceMs: '--grace', json: '--json', url: '--url', ca: '--ca',
-  maxGraceMs: '--max-grace', previous: '--previous', ...CLIENT_FLAGS,
+  cert: '--cert', certKey: '--cert-key', maxGraceMs: '--max-grace', previous: '--previous', ...CLIENT_FLAGS,
 };
 
 /** Turns argv (without node and script) into a command and its options; throws UsageError. */
@@ -64,9 +72,9 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     parsed = parseCommandLine(argv.map(fromPowerShell).map(fromDoubleDash), {
       force: { type: 'boolean' }, revoke: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' }, previous: { type: 'boolean' }, grace: { type: 'string' }, 'max-grace': { type: 'string' },
-      'key-file': { type: 'string' }, url: { type: 'string' }, ca: { type: 'string' }, expires: { type: 'string' },
-      'clients-file': { type: 'string' },
-    }, true);
+      'key-file': { type: 'string' }, url: { type: 'string' }, ca: { type: 'string' }, cert: { type: 'string' }, 'cert-key': { type: 'string' },
+      expires: { type: 'string' }, 'clients-file': { type: 'string' },
+    }, true, SPELLINGS);
   } catch (err) {
     if (!(err instanceof CommandLineError)) throw err;
     throw new UsageError(err.message);
@@ -74,7 +82,10 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
   const { values, positionals } = parsed;
   if (values.help || positionals[0]?.toLowerCase() === 'help') return { command: 'help', options: { force: false, revoke: false, json: false, previous: false } };
   const word = positionals[0]?.toLowerCase() ?? 'show';
-  if (!(COMMANDS as readonly string[]).includes(word)) throw new UsageError(`unknown command "${positionals[0]}"`);
+  if (!(COMMANDS as readonly string[]).includes(word)) {
+    const suggestion = closestSpelling(word, COMMANDS);
+    throw new UsageError(`unknown command "${positionals[0]}"${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`);
+  }
   const options: CliOptions = {
     name: nameOf(word as Command, positionals),
     expiresMs: values.expires === undefined ? undefined : parseLifetime(values.expires),
@@ -88,10 +99,12 @@ export function parseCliArgs(argv: readonly string[]): ParsedArgs {
     previous: values.previous ?? false,
     url: values.url === undefined ? undefined : parseUrl(values.url),
     ca: values.ca,
+    cert: values.cert,
+    certKey: values['cert-key'],
   };
-  if (options.keyFile === '') throw new UsageError('--key-file needs a path');
-  if (options.ca === '') throw new UsageError('--ca needs a path');
-  if (options.clientsFile === '') throw new UsageError('--clients-file needs a path');
+  for (const name of ['keyFile', 'ca', 'cert', 'certKey', 'clientsFile'] as const) {
+    if (options[name] === '') throw new UsageError(`${FLAG_NAMES[name]} needs a path`);
+  }
   const command: Command = values.version ? 'version' : (word as Command);
   if (command !== 'version') checkApplicable(command, options);
   return { command, options };
@@ -109,7 +122,7 @@ export function parseGrace(text: string, origin: string): number {
 function fromPowerShell(arg: string): string {
   const ps = /^-([A-Za-z?]+)(?::(.*))?$/.exec(arg);
   if (!ps || ps[1]!.length < 2 && ps[1] !== '?') return arg;
-  const mapped = POWERSHELL[ps[1]!.toLowerCase()];
+  const mapped = POWERSHELL_ANY_CASE.get(ps[1]!.toLowerCase());
   if (mapped === undefined) return arg;
   // PowerShell's `-Grace:10m` form carries its value after a colon.
   return ps[2] === undefined ? mapped : `${mapped}=${ps[2]}`;
@@ -143,4 +156,11 @@ function checkApplicable(command: Command, options: CliOptions): void {
       throw new UsageError(`${FLAG_NAMES[name]} does not apply to ${command}${unnamed ? ' without a NAME' : ''}`);
     }
   }
+  checkClientCertificate(options);
+}
+
+// A client certificate is presented in a TLS handshake, so only to an https:// URL, and only with its key.
+function checkClientCertificate({ cert, certKey, url }: CliOptions): void {
+  if ((cert === undefined) !== (certKey === undefined)) throw new UsageError('--cert and --cert-key go together: give both, or neither');
+  if (cert !== undefined && url?.protocol !== 'https:') throw new UsageError('--cert and --cert-key need an https:// --url');
 }

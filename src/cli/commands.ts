@@ -13,7 +13,8 @@ import { formatDuration } from '../core/duration.js';
 import { formatStamp, historyPathFor } from '../core/history.js';
 import { fingerprint } from '../core/key.js';
 import { KeyFileError } from '../core/errors.js';
-import { trustingFetch } from './server-check.js';
+import { tlsFetch } from './server-check.js';
+import { serverUrl } from './server-url.js';
 import { generateKeyFile, rotateKeyFile } from '../core/key-ops.js';
 import { DEFAULT_MAX_GRACE_MS } from '../core/history-state.js';
 import { describeFindings, untrustedPaths } from '../core/file-trust.js';
@@ -25,9 +26,6 @@ import { testServer } from './test-command.js';
 import { rotationNotes } from './rotation-notes.js';
 
 export type { CliIo } from './context.js';
-
-/** The server `test` asks when --url is not given. */
-export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
 /** Runs one CLI invocation and resolves to its exit code: 0 success, 1 failure, 2 usage error. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -44,6 +42,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 0;
     }
     applyEnvironment(command, parsed.options, io.env);
+    if (command === 'test') ctx.server = serverUrl(parsed.options.url, io.env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.stderr(`manage-key: ${err.message} (see manage-key --help)\n`);
@@ -56,7 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     // No key file: every command names the full path it looked at and how to point elsewhere.
     const missing = err instanceof KeyFileError && err.code === 'KEY_MISSING';
-    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile));
+    return fail(io, missing ? await notFoundLine('no key file', ctx.keyFile, ctx.location) : describeFailure(err, ctx.keyFile, ctx.clientsFile));
   }
 }
 
@@ -114,12 +113,14 @@ const COMMANDS: Record<Exclude<Command, 'help' | 'version'>, (ctx: Context) => P
   async test(ctx) {
     const { io, options } = ctx;
     const status = await statusOf(ctx);
-    // A private CA is trusted for this check only, and only through --ca: verification is never turned off.
-    const trusting = options.ca === undefined ? undefined : await trustingFetch(await readFile(resolve(io.cwd, options.ca)));
+    const read = async (file?: string) => (file === undefined ? undefined : readFile(resolve(io.cwd, file)));
+    const [ca, cert, key] = [await read(options.ca), await read(options.cert), await read(options.certKey)];
+    // A private CA (--ca) and a client certificate (--cert) hold for this check only: verification is never turned off.
+    const custom = ca !== undefined || cert !== undefined ? await tlsFetch({ ca, cert, key }) : undefined;
     return testServer({
-      status, base: options.url ?? new URL(DEFAULT_URL), previous: options.previous, fetch: io.fetch ?? trusting?.fetch,
+      status, server: ctx.server!, previous: options.previous, clientCertificate: cert !== undefined, fetch: io.fetch ?? custom?.fetch,
       stdout: io.stdout, stderr: io.stderr,
-    }).finally(() => trusting?.close());
+    }).finally(() => custom?.close());
   },
 };
 

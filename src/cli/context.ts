@@ -1,6 +1,7 @@
 import type { CliOptions } from './args.js';
 import type { Identity, TrustFinding } from '../core/file-trust.js';
 import type { KeyLocation } from './key-location.js';
+import type { ServerUrl } from './server-url.js';
 
 /** Everything the CLI takes from its process, injected so tests need none. */
 export interface CliIo {
@@ -25,6 +26,8 @@ export interface Context {
   location: KeyLocation;
   /** The clients file: --clients-file, else QWEN_API_CLIENTS_FILE, else `.api_clients` beside the key file. */
   clientsFile: string;
+  /** `test`: where the server is asked (--url, else the server's PORT and HOST, else the default). */
+  server?: ServerUrl;
   /** What others than their owner can write, found before a reading command ran. */
   untrusted?: TrustFinding[];
 }

@@ -8,13 +8,13 @@ const ERRNO_WORDS: Record<string, string> = {
 };
 
 /** Turns any failure of a command into one line for stderr; never includes key material. */
-export function describeFailure(err: unknown, keyFile: string): string {
-  if (err instanceof KeyFileError) return oneLine(describeKeyFileError(err, keyFile));
+export function describeFailure(err: unknown, keyFile: string, clientsFile?: string): string {
+  if (err instanceof KeyFileError) return oneLine(describeKeyFileError(err, keyFile, clientsFile));
   if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') return oneLine(describeErrno(err));
   return oneLine(`unexpected error: ${(err as Error)?.message ?? String(err)}`);
 }
 
-function describeKeyFileError(err: KeyFileError, keyFile: string): string {
+function describeKeyFileError(err: KeyFileError, keyFile: string, clientsFile: string | undefined): string {
   const errno = rootErrno(err);
   switch (err.code) {
     case 'KEY_MISSING':
@@ -24,9 +24,14 @@ function describeKeyFileError(err: KeyFileError, keyFile: string): string {
     case 'KEY_INVALID_CHARS':
     case 'KEY_BAD_ENCODING':
       return `the key file ${keyFile} does not hold a usable key: ${err.message} (fix it, or replace it with "manage-key generate --force")`;
-    case 'KEY_EXISTS':
     case 'CLIENTS_INVALID':
-    case 'CLIENTS_TOO_LARGE':
+    case 'CLIENTS_TOO_LARGE': {
+      // The core's message (`clients file is unusable: not JSON`) knows no path: the CLI adds it, and the way out.
+      const named = clientsFile === undefined ? 'the clients file' : `the clients file ${clientsFile}`;
+      return `${err.message.replace(/^clients file/, named)}; fix it by hand, or remove it to end every named key `
+        + '(running servers keep their last good set of named keys meanwhile)';
+    }
+    case 'KEY_EXISTS':
     case 'CLIENTS_WRITE_FAILED':
     case 'CLIENT_EXISTS':
     case 'CLIENT_UNKNOWN':

@@ -31,15 +31,23 @@ Commands (also spelled -Generate, --generate, ... in any case, as the PowerShell
                            server's default window, assumed when a rotation set none;
                            --max-grace (QWEN_MAX_GRACE, 7d) the longest window servers honour.
                            Also how many named keys are active and which expire within 7 days.
-  test [--url URL] [--previous] [--grace D] [--max-grace D] [--ca FILE]
-                           Ask the running server (default http://127.0.0.1:8000) whether it
-                           accepts the current key on /api/v1/health. With --previous, the
-                           previous key too: accepted inside its window, refused if revoked
-                           (never sent unless asked). Redirects are reported, never followed;
-                           a URL neither loopback nor https gets a warning. Prints
-                           fingerprints only. Exit 0 only when every answer is as expected.
+  test [--url URL] [--previous] [--grace D] [--max-grace D]
+       [--ca FILE] [--cert FILE --cert-key FILE]
+                           Ask the running server whether it accepts the current key on
+                           /api/v1/health: at --url, else where a server started with the same
+                           environment listens (http://HOST:PORT from HOST and PORT; 0.0.0.0
+                           and :: are asked on loopback), else http://127.0.0.1:8000. With
+                           --previous, the previous key too: accepted inside its window,
+                           refused if revoked (never sent unless asked). Redirects are
+                           reported, never followed; a URL neither loopback nor https gets a
+                           warning. Prints fingerprints only. Exit 0 only when every answer
+                           is as expected.
                            --ca FILE   for an https:// URL whose certificate comes from a
                                        private CA: trust that CA's PEM certificate.
+                           --cert FILE --cert-key FILE
+                                       for an https:// server that requires client
+                                       certificates (its --tls-ca): present this PEM
+                                       certificate, with its private key.
 
 Named keys, one per client, beside the static key (PowerShell: -Add NAME, -List, -Remove NAME):
   add NAME [--expires D]   Create a key for NAME and print it alone on stdout, once: only its

@@ -25,8 +25,10 @@ export async function printHistory(location: KeyLocation, json: boolean, out: Hi
   const historyFile = historyPathFor(keyFile);
   const inFile = await readKeyFile(keyFile).catch(() => undefined);
   if (!await access(historyFile).then(() => true, () => false)) {
+    // Whether manage-key ever wrote it cannot be known from here: the history may have been deleted since.
     return inFile === undefined ? notFoundLine('no key history', historyFile, location)
-      : `no key history at ${historyFile}: the key file beside it was not written by manage-key (the next "manage-key rotate" starts one)`;
+      : `no history file at ${historyFile}: it was deleted, or never written (a key file written by hand or by another tool); `
+        + 'the next "manage-key rotate" starts a new one there, logging the key file\'s key as the one it replaces';
   }
   const printer = historyPrinter(json ? 'json' : 'view', historyFile, out.stdout);
   let current: string | undefined;

@@ -84,7 +84,8 @@ export function formatKeyStatus(status: KeyStatus, formatTime: (d: Date) => stri
   const { current, previous, now } = status;
   const lines = [
     `Key file:     ${status.keyFile}`,
-    `History:      ${status.historyFile} (${status.entries} entries${status.malformed ? `, ${status.malformed} malformed lines skipped` : ''})`,
+    `History:      ${status.historyFile} (${count(status.entries, 'entry', 'entries')}`
+      + `${status.malformed ? `, ${count(status.malformed, 'malformed line', 'malformed lines')} skipped` : ''})`,
     `Current key:  ${fingerprint(current.key)}, valid now; in force since ${formatTime(current.since)} `
       + `(${formatAge(now.getTime() - current.since.getTime())} old${current.sinceFrom === 'file-mtime' ? ', from the file\'s modification time' : ''})`,
   ];
@@ -128,4 +129,8 @@ export function keyStatusJson(status: KeyStatus): object {
     previous: previous ? { fingerprint: fingerprint(previous.key), replacedAt: previous.replacedAt, until: previous.until,
       valid: previous.valid, window: previous.origin, askedUntil: previous.askedUntil } : null,
   };
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

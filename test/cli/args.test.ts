@@ -78,6 +78,21 @@ describe('cli-args', () => {
     expect(usage(['-Show', '-Rotate'])).to.include('one command');
   });
 
+  it('names a mistyped option as typed, not by its first letter, with the spelling it is closest to', () => {
+    expect(usage(['-Rotat'])).to.equal('unknown option -Rotat; did you mean -Rotate?');
+    expect(usage(['-keyfil', 'k'])).to.equal('unknown option -keyfil; did you mean -KeyFile?');
+    expect(usage(['-CertKe', 'k'])).to.equal('unknown option -CertKe; did you mean -CertKey?');
+    expect(usage(['--rotat'])).to.equal('unknown option --rotat; did you mean --rotate?');
+    expect(usage(['rotate', '--grcae', '1h'])).to.equal('unknown option --grcae; did you mean --grace?');
+    expect(usage(['-Frobnicate'])).to.equal('unknown option -Frobnicate');
+  });
+
+  it('suggests the closest command for a mistyped one, and none for a word far from all of them', () => {
+    expect(usage(['rotat'])).to.equal('unknown command "rotat"; did you mean rotate?');
+    expect(usage(['Stauts'])).to.equal('unknown command "Stauts"; did you mean status?');
+    expect(usage(['frobnicate'])).to.equal('unknown command "frobnicate"');
+  });
+
   it('refuses options that do not apply to the command', () => {
     expect(usage(['show', '--force'])).to.equal('--force does not apply to show');
     expect(usage(['generate', '--grace', '1m'])).to.equal('--grace does not apply to generate');
@@ -102,6 +117,23 @@ describe('cli-args', () => {
     expect(parseCliArgs(['-Test', '-Ca', 'ca.pem']).options.ca).to.equal('ca.pem');
     expect(usage(['show', '--ca', 'ca.pem'])).to.equal('--ca does not apply to show');
     expect(usage(['test', '--ca='])).to.equal('--ca needs a path');
+  });
+
+  it('takes --cert FILE and --cert-key FILE (-Cert, -CertKey) for test with an https:// URL', () => {
+    expect(parseCliArgs(['test', '--url', 'https://h:1', '--cert', 'c.pem', '--cert-key', 'k.pem']).options).to.include({ cert: 'c.pem', certKey: 'k.pem' });
+    expect(parseCliArgs(['-Test', '-Url', 'https://h:1', '-Cert', 'c.pem', '-CertKey:k.pem']).options).to.include({ cert: 'c.pem', certKey: 'k.pem' });
+    expect(parseCliArgs(['test']).options).to.include({ cert: undefined, certKey: undefined });
+  });
+
+  it('refuses --cert without --cert-key and the reverse, without an https:// URL, empty, or for another command', () => {
+    const https = ['test', '--url', 'https://h:1'];
+    expect(usage([...https, '--cert', 'c.pem'])).to.equal('--cert and --cert-key go together: give both, or neither');
+    expect(usage([...https, '--cert-key', 'k.pem'])).to.equal('--cert and --cert-key go together: give both, or neither');
+    expect(usage(['test', '--cert', 'c', '--cert-key', 'k'])).to.equal('--cert and --cert-key need an https:// --url');
+    expect(usage(['test', '--url', 'http://h:1', '--cert', 'c', '--cert-key', 'k'])).to.equal('--cert and --cert-key need an https:// --url');
+    expect(usage([...https, '--cert=', '--cert-key', 'k'])).to.equal('--cert needs a path');
+    expect(usage([...https, '--cert', 'c', '--cert-key='])).to.equal('--cert-key needs a path');
+    expect(usage(['status', '--cert', 'c', '--cert-key', 'k'])).to.equal('--cert does not apply to status');
   });
 
   describe('named keys', () => {

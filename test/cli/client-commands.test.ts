@@ -142,6 +142,19 @@ describe('cli: named keys', () => {
     expect(r.stderr).to.match(/warning: clients file is unusable/);
   });
 
+  it('list, add, remove and rotate NAME name a broken clients file in full, and what to do (exit 1, one line)', async () => {
+    await cli(dir, ['generate']);
+    const clientsFile = join(dir, 'api', '.api_clients');
+    await writeFile(clientsFile, '{"version":1,"clients":[\n');
+    for (const args of [['list'], ['add', 'bob'], ['remove', 'bob'], ['rotate', 'bob']]) {
+      const r = await cli(dir, args);
+      expect(r, args.join(' ')).to.deep.equal({
+        code: 1, stdout: '', stderr: `manage-key: the clients file ${clientsFile} is unusable: not JSON; fix it by hand, or remove it to end every `
+          + 'named key (running servers keep their last good set of named keys meanwhile)\n',
+      });
+    }
+  });
+
   it('history shows named-key lines with their fingerprint, and keeps the current key the static one', async () => {
     const staticKey = (await cli(dir, ['generate'])).stdout.trim();
     const alice = (await cli(dir, ['add', 'alice'])).stdout.trim();

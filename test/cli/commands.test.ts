@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
@@ -124,7 +126,7 @@ describe('cli-commands', () => {
     await writeFile(join(dir, 'api', '.api_key'), 'hand-written-key-0123456789\n');
     const r = await cli(dir, ['history']);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.match(/^manage-key: no key history at \S+_history: the key file beside it was not written by manage-key .*rotate.*\n$/);
+    expect(r.stderr).to.match(/^manage-key: no history file at \S+_history: it was deleted, or never written .*rotate.*\n$/);
   });
 
   it('refuses rotate --grace longer than --max-grace (QWEN_MAX_GRACE, default 7d) with a usage error', async () => {
@@ -310,14 +312,71 @@ describe('cli-commands', () => {
       }
     });
 
-    it('exits 1 with a clear line when the server is unreachable or answers oddly', async () => {
+    it('exits 1 when the server answers oddly', async () => {
       await cli(dir, ['generate']);
-      const down = sinon.fake.rejects(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
-      const r = await cli(dir, ['test'], { fetch: down as unknown as typeof fetch });
-      expect(r.code).to.equal(1);
-      expect(r.stderr).to.equal('manage-key: cannot reach the server at http://127.0.0.1:8000/ (ECONNREFUSED)\n');
       const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
-      expect((await cli(dir, ['test'], { fetch: fakeServer([key], 503) as unknown as typeof fetch })).code).to.equal(1);
+      const r = await cli(dir, ['test'], { fetch: fakeServer([key], 503) as unknown as typeof fetch });
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.equal('manage-key: the server at http://127.0.0.1:8000/ does not answer as the key files say: current key unexpected\n');
+    });
+
+    describe('a server it cannot reach', () => {
+      const refused = () => sinon.fake.rejects(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }));
+
+      it('prints the fact on stdout, once per key, and on stderr where it looked and how to look elsewhere', async () => {
+        await cli(dir, ['generate']);
+        await cli(dir, ['rotate', '--grace', '1h']);
+        const r = await cli(dir, ['test', '--previous'], { fetch: refused() as unknown as typeof fetch });
+        expect(r.code).to.equal(1);
+        expect(r.stdout).to.match(/^FAIL current key sha256:[0-9a-f]{12}: unreachable \(ECONNREFUSED\)\nFAIL previous key \(valid until [^)]+\) sha256:[0-9a-f]{12}: unreachable \(ECONNREFUSED\)\n$/);
+        expect(r.stderr).to.equal('manage-key: cannot reach the server at http://127.0.0.1:8000/ (ECONNREFUSED; is the server running? If it listens '
+          + 'elsewhere, give its URL with --url URL, or the PORT (and HOST) it was started with)\n');
+      });
+
+      it('says when the address came from PORT and HOST, and that --url names another', async () => {
+        await cli(dir, ['generate']);
+        const r = await cli(dir, ['test'], { fetch: refused() as unknown as typeof fetch, env: { PORT: '28401' } });
+        expect(r.stderr).to.equal('manage-key: cannot reach the server at http://127.0.0.1:28401/ (ECONNREFUSED; is the server running? This address '
+          + 'comes from PORT and HOST, as the server reads them; give another with --url URL)\n');
+      });
+
+      it('with no fetch given, asks with the built-in one: nothing listening on a port is ECONNREFUSED', async () => {
+        await cli(dir, ['generate']);
+        const closed = createServer();
+        await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+        const { port } = closed.address() as AddressInfo;
+        await new Promise((resolve) => closed.close(resolve));
+        const r = await cli(dir, ['test', '--url', `http://127.0.0.1:${port}`]);
+        expect([r.code, r.stderr]).to.deep.equal([1, `manage-key: cannot reach the server at http://127.0.0.1:${port}/ (ECONNREFUSED; is the server running at that --url?)\n`]);
+      });
+
+      it('asks only whether the server runs at a --url given', async () => {
+        await cli(dir, ['generate']);
+        const r = await cli(dir, ['test', '--url', 'http://127.0.0.1:9'], { fetch: refused() as unknown as typeof fetch, env: { PORT: '28401' } });
+        expect(r.stderr).to.equal('manage-key: cannot reach the server at http://127.0.0.1:9/ (ECONNREFUSED; is the server running at that --url?)\n');
+      });
+    });
+
+    it('asks the server where its PORT and HOST put it when --url is not given, and where --url says when it is', async () => {
+      await cli(dir, ['generate']);
+      const key = (await readFile(join(dir, 'api', '.api_key'), 'utf8')).trim();
+      const asked = async (args: string[], env: Record<string, string>) => {
+        const fetch = fakeServer([key]);
+        expect((await cli(dir, ['test', ...args], { fetch: fetch as unknown as typeof globalThis.fetch, env })).code).to.equal(0);
+        return String(fetch.firstCall.args[0]);
+      };
+      expect(await asked([], { PORT: '28401' })).to.equal('http://127.0.0.1:28401/api/v1/health');
+      expect(await asked([], { PORT: '28401', HOST: '0.0.0.0' })).to.equal('http://127.0.0.1:28401/api/v1/health');
+      expect(await asked([], { HOST: '::' })).to.equal('http://[::1]:8000/api/v1/health');
+      expect(await asked(['--url', 'http://localhost:7'], { PORT: '28401' })).to.equal('http://localhost:7/api/v1/health');
+    });
+
+    it('refuses a PORT no server can be asked on as a usage error (exit 2), but only for test', async () => {
+      await cli(dir, ['generate']);
+      const r = await cli(dir, ['test'], { env: { PORT: 'eighty' } });
+      expect([r.code, r.stderr]).to.deep.equal([2, 'manage-key: PORT "eighty" is not a port a server can be asked on (1-65535); '
+        + 'give the server\'s URL with --url (see manage-key --help)\n']);
+      expect((await cli(dir, ['status'], { env: { PORT: 'eighty', HOST: 'a b' } })).code).to.equal(0);
     });
   });
 });

@@ -36,6 +36,16 @@ describe('cli-errors', () => {
     }
   });
 
+  it('names an unusable clients file in full, and the way out: fix it, or remove it to end every named key', () => {
+    const advice = '; fix it by hand, or remove it to end every named key (running servers keep their last good set of named keys meanwhile)';
+    expect(describeFailure(new KeyFileError('CLIENTS_INVALID', 'clients file is unusable: not JSON'), '/k', '/c/.api_clients'))
+      .to.equal(`the clients file /c/.api_clients is unusable: not JSON${advice}`);
+    expect(describeFailure(new KeyFileError('CLIENTS_TOO_LARGE', 'clients file is 9 bytes; at most 8 are read'), '/k', '/c'))
+      .to.equal(`the clients file /c is 9 bytes; at most 8 are read${advice}`);
+    expect(describeFailure(new KeyFileError('CLIENTS_INVALID', 'clients file is unusable: not JSON'), '/k'), 'no path known')
+      .to.equal(`the clients file is unusable: not JSON${advice}`);
+  });
+
   it('passes refusals that already name the path and the reason through as they are', () => {
     for (const code of ['KEY_EXISTS', 'KEY_NOT_REGULAR', 'KEY_READ_TIMEOUT', 'KEY_UNTRUSTED'] as const) {
       expect(describeFailure(new KeyFileError(code, `refusal ${code}`), '/k'), code).to.equal(`refusal ${code}`);

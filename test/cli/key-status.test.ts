@@ -100,10 +100,17 @@ describe('key-status', () => {
 
     it('a window set by the rotation, with the lines it counted and skipped', async () => {
       await files(K2, [...rotation, 'garbage', line(100, `Grace until ${at(700).toISOString()}`, K1)]);
-      expect(await text({ now: at(130), defaultGraceMs: 0 })).to.equal(head('4 entries, 1 malformed lines skipped')
+      expect(await text({ now: at(130), defaultGraceMs: 0 })).to.equal(head('4 entries, 1 malformed line skipped')
         + `Current key:  ${K2_FINGERPRINT}, valid now; in force since 2024-06-01 12:01:40 (30s old)\n`
         + `Previous key: ${K1_FINGERPRINT}, valid until 2024-06-01 12:11:40 (9m 30s left)\n`
         + '              (window set by its rotation, --grace)\n');
+    });
+
+    it('says entry and malformed line in the singular for one, in the plural for more', async () => {
+      await files(K1, [line(0, 'Generated', K1), 'garbage', 'more garbage']);
+      expect((await text({ now: at(130), defaultGraceMs: 0 })).split('\n')[1]).to.equal(`History:      ${keyFile}_history (1 entry, 2 malformed lines skipped)`);
+      await files(K1, []);
+      expect((await text({ now: at(130), defaultGraceMs: 0 })).split('\n')[1]).to.equal(`History:      ${keyFile}_history (0 entries)`);
     });
 
     it('a window that is over', async () => {
@@ -120,7 +127,7 @@ describe('key-status', () => {
 
     it('no previous key', async () => {
       await files(K1, [line(0, 'Generated', K1)]);
-      expect(await text({ now: at(130), defaultGraceMs: 60_000 })).to.equal(head('1 entries')
+      expect(await text({ now: at(130), defaultGraceMs: 60_000 })).to.equal(head('1 entry')
         + `Current key:  ${K1_FINGERPRINT}, valid now; in force since 2024-06-01 12:00:00 (2m 10s old)\nPrevious key: none\n`);
     });
 

@@ -99,6 +99,13 @@ describe('manage-key named keys (processes)', function () {
     }
   });
 
+  it('git-ignores tls/ at the repository root, where docs/tls.md has the CA and server keys made', function () {
+    const check = (path: string) => spawnSync('git', ['check-ignore', '-q', path], { cwd: REPO }).status;
+    if (check('api/.api_key') === null) this.skip();
+    for (const path of ['tls/ca.key', 'tls/server.key', 'tls/client.key', 'tls/ca.crt']) expect(check(path), path).to.equal(0);
+    expect(check('src/server/tls/listener.ts'), 'the source folder named tls').to.equal(1);
+  });
+
   it('lets the PowerShell wrapper pass -Add, -List, -Remove and -Rotate NAME through (api/manage-key.ps1)', async () => {
     const ps1 = await readFile(join(REPO, 'api', 'manage-key.ps1'), 'utf8');
     for (const parameter of ['[switch]$Add', '[switch]$List', '[switch]$Remove', '[string]$Name', '[string]$Expires', '[string]$ClientsFile']) {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { HISTORY_LINE, PRINTED_KEY, WRAPPER, history, requireBuild, runCli, workDir } from './processes.js';
+import { HISTORY_LINE, PRINTED_KEY, REPO, WRAPPER, history, requireBuild, runCli, workDir } from './processes.js';
 
 const SPELLINGS = {
   generate: ['generate', '-Generate', '-generate', '-GENERATE', '--generate'],
@@ -256,6 +256,20 @@ describe('manage-key (processes)', function () {
     const viaLink = spawnSync(link, ['show', '--key-file', join(dir, 'api', '.api_key')], { cwd: elsewhere, env: { PATH: process.env.PATH }, encoding: 'utf8' });
     expect(viaLink.status, viaLink.stderr).to.equal(0);
     expect(viaLink.stdout === r.stdout).to.equal(true);
+  });
+
+  // Regression: `-Rotat` was reported as `unknown option -R`.
+  it('names a mistyped PowerShell spelling whole, with the spelling it is closest to (exit 2)', async () => {
+    const done = await runCli(['-Rotat'], { cwd: dir, via: 'wrapper' });
+    expect([done.code, done.stdout, done.stderr]).to.deep.equal([2, '', 'manage-key: unknown option -Rotat; did you mean -Rotate? (see manage-key --help)\n']);
+  });
+
+  it('lets the PowerShell wrapper pass -Ca, -Cert and -CertKey through to test (api/manage-key.ps1)', async () => {
+    const ps1 = await readFile(join(REPO, 'api', 'manage-key.ps1'), 'utf8');
+    for (const [parameter, flag] of [['Url', '--url'], ['Ca', '--ca'], ['Cert', '--cert'], ['CertKey', '--cert-key']]) {
+      expect(ps1, parameter).to.include(`[string]$${parameter},`);
+      expect(ps1, parameter).to.match(new RegExp(`ContainsKey\\('${parameter}'\\)\\) \\{\\s*\\$cliArgs \\+= '${flag}', `));
+    }
   });
 
   it('leaves only the key file and its history in the key directory', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
 import { tempDir } from '../core/helpers.js';
@@ -115,11 +115,22 @@ describe('manage-key messages (in process)', () => {
       });
     });
 
-    it('says a key file without a history was not written by manage-key', async () => {
+    it('says of a key file without a history only what is known: deleted, or never written, and what rotate does', async () => {
       await mkdir(api());
       await writeFile(join(api(), '.api_key'), `${K1}\n`);
-      expect((await cli(dir, ['history'])).stderr).to.equal(`manage-key: no key history at ${join(api(), '.api_key_history')}: the key file beside it `
-        + 'was not written by manage-key (the next "manage-key rotate" starts one)\n');
+      expect((await cli(dir, ['history'])).stderr).to.equal(`manage-key: no history file at ${join(api(), '.api_key_history')}: it was deleted, `
+        + 'or never written (a key file written by hand or by another tool); the next "manage-key rotate" starts a new one there, '
+        + 'logging the key file\'s key as the one it replaces\n');
+    });
+
+    it('does not claim that a key file written by manage-key was not, once its history is deleted', async () => {
+      await mkdir(api());
+      await cli(dir, ['generate']);
+      await rm(join(api(), '.api_key_history'));
+      const r = await cli(dir, ['history']);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/^manage-key: no history file at \S+_history: it was deleted, or never written /);
+      expect(r.stderr).to.not.include('not written by manage-key');
     });
 
     it('takes the latest Generated or Rotated (new) as current, notes malformed lines and a key file the history does not name', async () => {

@@ -61,8 +61,47 @@ describe('server check (manage-key test)', () => {
     expect((await reach(new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }))).detail).to.equal('ECONNREFUSED');
     expect((await reach(new Error('fetch failed', { cause: new Error('socket hang up') }))).detail).to.equal('socket hang up');
     expect((await reach(new Error('bare failure'))).detail).to.equal('bare failure');
-    expect((await reach(new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }) }))).detail)
-      .to.equal('SELF_SIGNED_CERT_IN_CHAIN; give the server\'s CA with --ca FILE');
+    expect(await reach(new Error('fetch failed', { cause: new Error('socket hang up') }))).to.not.have.property('hint');
+  });
+
+  describe('what to try when a TLS connection fails', () => {
+    const failed = (code: string) => new Error('fetch failed', { cause: Object.assign(new Error('x'), { code }) });
+    const reach = async (url: string, err: Error, clientCertificate?: boolean) => (await probeKeys({
+      base: new URL(url), fetch: fakeFetch(err).fetch, clientCertificate, probes: [{ label: 'k', key: KEY, expect: 'accepted' }],
+    }))[0]!;
+
+    it('a server certificate that does not verify: give the server\'s CA, apart from the code', async () => {
+      for (const code of ['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED']) {
+        expect(await reach('https://h:1', failed(code)), code).to.deep.include({ detail: code, hint: 'give the server\'s CA with --ca FILE' });
+      }
+    });
+
+    it('a handshake the server cut short, without a client certificate: the server may require one (--cert, --cert-key)', async () => {
+      for (const code of ['UND_ERR_SOCKET', 'ECONNRESET', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED']) {
+        expect(await reach('https://h:1', failed(code)), code).to.deep.include({
+          detail: code, hint: 'the server may require a client certificate: give one with --cert FILE --cert-key FILE',
+        });
+      }
+    });
+
+    it('a handshake the server cut short, with a client certificate: it may not accept that one', async () => {
+      for (const code of ['UND_ERR_SOCKET', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA']) {
+        expect(await reach('https://h:1', failed(code), true), code).to.deep.include({ hint: 'the server may not accept this client certificate (--cert)' });
+      }
+    });
+
+    it('no client-certificate hint over plain http, nor for other codes', async () => {
+      for (const [url, code] of [['http://h:1', 'UND_ERR_SOCKET'], ['http://h:1', 'ECONNRESET'], ['https://h:1', 'ECONNREFUSED'], ['https://h:1', 'XUND_ERR_SOCKET'],
+        ['https://h:1', 'UND_ERR_SOCKETS'], ['https://h:1', 'ERR_SSL_WRONG_VERSION_NUMBER']] as const) {
+        expect(await reach(url, failed(code)), `${url} ${code}`).to.not.have.property('hint');
+      }
+    });
+
+    it('a client certificate with a key of another: says that --cert-key does not belong to --cert', async () => {
+      expect(await reach('https://h:1', failed('ERR_OSSL_X509_KEY_VALUES_MISMATCH'))).to.deep.include({
+        detail: 'ERR_OSSL_X509_KEY_VALUES_MISMATCH', hint: '--cert-key is not the private key of the --cert certificate',
+      });
+    });
   });
 
   it('gives up on a server that does not answer within the time given', async () => {

@@ -3,9 +3,9 @@ import { CommandLineError, parseCommandLine } from '../../src/core/command-line.
 
 const OPTIONS = { port: { type: 'string' }, force: { type: 'boolean', short: 'f' }, name: { type: 'string' } } as const;
 
-function failure(argv: string[], allowPositionals = false): string {
+function failure(argv: string[], allowPositionals = false, spellings: string[] = []): string {
   try {
-    parseCommandLine(argv, OPTIONS, allowPositionals);
+    parseCommandLine(argv, OPTIONS, allowPositionals, spellings);
   } catch (err) {
     expect(err).to.be.instanceOf(CommandLineError);
     return (err as Error).message;
@@ -35,6 +35,27 @@ describe('parseCommandLine', () => {
       expect(failure([...argv])).to.equal(message);
     }
     expect(failure(['--nope'], true)).to.equal('unknown option --nope');
+  });
+
+  it('names the whole word Node reads as a group of short options, not its first letter', () => {
+    expect(failure(['-Rotat'])).to.equal('unknown option -Rotat');
+    expect(failure(['-fx'])).to.equal('unknown option -fx');
+    expect(failure(['-f', '-x', '-yx'])).to.equal('unknown option -x');
+    expect(failure(['--name', 'value', '-zap'])).to.equal('unknown option -zap');
+  });
+
+  it('looks for that word only for a single letter after a single dash, and only among words that start with one', () => {
+    expect(failure(['-f', '--x'])).to.equal('unknown option --x');
+    expect(failure(['-f', '--nope'])).to.equal('unknown option --nope');
+    expect(failure(['ab-x', '-x'], true)).to.equal('unknown option -x');
+  });
+
+  it('suggests the closest option or other known spelling for an unknown option, and nothing when none is close', () => {
+    expect(failure(['--prot', '1'])).to.equal('unknown option --prot; did you mean --port?');
+    expect(failure(['-port', '1'])).to.equal('unknown option -port; did you mean --port?');
+    expect(failure(['--xyzzy'])).to.equal('unknown option --xyzzy');
+    expect(failure(['-Rotat'], true, ['-Rotate'])).to.equal('unknown option -Rotat; did you mean -Rotate?');
+    expect(failure(['--forc'], true, ['-Rotate'])).to.equal('unknown option --forc; did you mean --force?');
   });
 
   it('leaves "--" and the --name=value form alone', () => {

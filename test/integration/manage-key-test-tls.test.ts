@@ -59,4 +59,34 @@ describe('integration: manage-key test over HTTPS', function () {
     expect(done.code).to.equal(1);
     expect(done.stderr).to.include('give the server\'s CA with --ca FILE');
   });
+
+  describe('a server that requires client certificates (--tls-ca)', () => {
+    let mtls: ServerProcess;
+    let client: { cert: string; key: string };
+    before(async () => {
+      const pair = await makeLeaf(ca);
+      client = await makeLeaf(ca, { cn: 'client-1', client: true });
+      mtls = await spawnServer({ args: ['--port', '0', '--key-file', join(dir, 'api', '.api_key'), '--tls-cert', pair.cert, '--tls-key', pair.key,
+        '--tls-ca', ca.cert] });
+    });
+    after(() => mtls?.stop());
+
+    const mtlsTest = async (args: string[]) => {
+      const done = await manageKey(['test', '--url', `https://127.0.0.1:${mtls.port}`, '--ca', ca.cert, ...args], dir);
+      expect((done.stdout + done.stderr).includes(key), 'the key in manage-key test output').to.equal(false);
+      return done;
+    };
+
+    it('exits 0 with a client certificate from that CA (--cert, --cert-key)', async () => {
+      const done = await mtlsTest(['--cert', client.cert, '--cert-key', client.key]);
+      expect(done.code, done.stderr).to.equal(0);
+      expect(done.stdout).to.match(/^ok +current key sha256:[0-9a-f]{12}: accepted \(HTTP 200\)$/m);
+    });
+
+    it('exits 1 without one, saying that the server may require a client certificate', async () => {
+      const done = await mtlsTest([]);
+      expect(done.code).to.equal(1);
+      expect(done.stderr).to.match(/^manage-key: cannot reach the server at https:\/\/127\.0\.0\.1:\d+\/ \([A-Z_]+; the server may require a client certificate: give one with --cert FILE --cert-key FILE\)\n$/);
+    });
+  });
 });

@@ -66,7 +66,20 @@ describe('integration: manage-key test against the real server', function () {
     await server.stop();
     const gone = await test(ours.dir);
     expect(gone.code).to.equal(1);
-    expect(gone.stderr).to.match(/^manage-key: cannot reach the server at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED\)\n$/);
+    expect(gone.stdout).to.match(/^FAIL current key sha256:[0-9a-f]{12}: unreachable \(ECONNREFUSED\)$/m);
+    expect(gone.stderr).to.match(/^manage-key: cannot reach the server at http:\/\/127\.0\.0\.1:\d+\/ \(ECONNREFUSED; is the server running at that --url\?\)\n$/);
+  });
+
+  // Regression: with the server on another port (PORT=N for both), test still asked 127.0.0.1:8000.
+  it('finds the server by the PORT and HOST it was started with when --url is not given', async () => {
+    const ours = await keyDir();
+    const key = await keyFrom(['generate'], ours.dir);
+    server = await startServer(ours.keyFile);
+    cleanups.push(() => server!.stop());
+    const done = await manageKey(['test'], ours.dir, { PORT: String(server.port), HOST: '0.0.0.0' });
+    expect((done.stdout + done.stderr).includes(key), 'the key in manage-key test output').to.equal(false);
+    expect(done.code, done.stderr).to.equal(0);
+    expect(done.stdout).to.include(`The server at http://127.0.0.1:${server.port}/ answers as the key files say.`);
   });
 
   // Regression: fetch followed a redirect to another origin, X-API-Key and all.

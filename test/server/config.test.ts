@@ -44,6 +44,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--max-connections-per-ip', 'x'], {})).to.throw(/--max-connections-per-ip \/ QWEN_MAX_CONNECTIONS_PER_IP/);
   });
 
+  it('names a mistyped option as typed, with the option it is closest to', () => {
+    expect(() => loadConfig(['--prot', '9000'], {})).to.throw(ConfigError, /^unknown option --prot; did you mean --port\? \(see --help\)$/);
+    expect(() => loadConfig(['-port', '9000'], {})).to.throw(ConfigError, /^unknown option -port; did you mean --port\? \(see --help\)$/);
+  });
+
   it('takes flags over env over defaults', () => {
     expect(load([], { PORT: '9000' }).port).to.equal(9000);
     expect(load(['--port', '9001'], { PORT: '9000' }).port).to.equal(9001);
