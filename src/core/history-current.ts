@@ -13,7 +13,8 @@ export type HistoryCurrent = { key: string } | { unusable: string };
  */
 export async function historyCurrentKey(keyFile: string): Promise<HistoryCurrent> {
   const tail = await readHistoryTail(historyPathFor(keyFile));
-  const state = deriveState(parseHistory(tail.text).entries, !tail.truncated);
+  // Whether the tail starts at the file's beginning decides only the previous key's window, not the current key.
+  const state = deriveState(parseHistory(tail.text).entries);
   const key = state.current?.key;
   if (key === undefined) return { unusable: 'names no current key' };
   if (state.revoked.has(key)) return { unusable: `names a revoked key (${fingerprint(key)}) as current` };

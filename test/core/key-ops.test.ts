@@ -240,6 +240,16 @@ describe('key-ops', () => {
         expect(await rejectionCode(rotateKeyFile({ keyFile, clock }))).to.equal('KEY_INVALID_CHARS');
       });
 
+      it('keeps the key file\'s own error as the cause of a refusal', async () => {
+        await mkdir(join(dir, 'api'));
+        await writeFile(keyFile, '');
+        const empty = await rejection(rotateKeyFile({ keyFile, clock }));
+        await rm(keyFile);
+        const missing = await rejection(rotateKeyFile({ keyFile, clock }));
+        expect([empty, missing].map((e) => [(e.cause as KeyFileError).code, (e.cause as KeyFileError).message])).to.deep.equal([
+          ['KEY_EMPTY', 'key file is empty'], ['KEY_MISSING', `key file ${keyFile} does not exist`]]);
+      });
+
       it('says KEY_MISSING (with a hint to generate) for a missing key file whose history names no usable key', async () => {
         const first = await brokenAfterGenerate('');
         await rm(keyFile);
