@@ -7,6 +7,10 @@ const ERRNO_WORDS: Record<string, string> = {
   EISDIR: 'it is a directory', EEXIST: 'a file of that name is in the way', ENOENT: 'no such file or directory',
 };
 
+// Running servers keep the history's current key while the file holds none: `rotate` replaces that one, with its window.
+const UNUSABLE_WAYS_OUT = ' (fix it; "manage-key rotate" replaces the history\'s current key, which running servers keep; '
+  + '"manage-key generate --force" starts afresh with no window)';
+
 /** Turns any failure of a command into one line for stderr; never includes key material. */
 export function describeFailure(err: unknown, keyFile: string, clientsFile?: string): string {
   if (err instanceof KeyFileError) return oneLine(describeKeyFileError(err, keyFile, clientsFile));
@@ -23,7 +27,8 @@ function describeKeyFileError(err: KeyFileError, keyFile: string, clientsFile: s
     case 'KEY_TOO_LARGE':
     case 'KEY_INVALID_CHARS':
     case 'KEY_BAD_ENCODING':
-      return `the key file ${keyFile} does not hold a usable key: ${err.message} (fix it, or replace it with "manage-key generate --force")`;
+      // A refusal of `rotate` already says what is left to do; anything else is told the ways out.
+      return `the key file ${keyFile} does not hold a usable key: ${err.message}${err.message.includes('manage-key') ? '' : UNUSABLE_WAYS_OUT}`;
     case 'CLIENTS_INVALID':
     case 'CLIENTS_TOO_LARGE': {
       // The core's message (`clients file is unusable: not JSON`) knows no path: the CLI adds it, and the way out.

@@ -22,6 +22,8 @@ Commands (also spelled -Generate, --generate, ... in any case, as the PowerShell
                            Without either, the server's own grace (QWEN_KEY_GRACE) applies.
                            A --grace longer than --max-grace D (QWEN_MAX_GRACE, 7d) is
                            refused: servers cut every window to their --max-grace.
+                           A key file missing, empty or invalid: the history's current key,
+                           which running servers keep, is the one replaced (a note says so).
   history [--json]         The history with keys masked (abc123...xyz789); --json for scripts.
                            CURRENT ACTIVE KEY is the history's latest Generated or Rotated
                            (new) entry; a key file edited by hand is named in a note.

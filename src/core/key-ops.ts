@@ -1,10 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KeyFileError, isErrnoCode } from './errors.js';
-import { generateKey } from './key.js';
+import { fingerprint, generateKey } from './key.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { Action, GRACE_UNTIL, historyPathFor } from './history.js';
 import { appendHistory } from './history-file.js';
+import { historyCurrentKey } from './history-current.js';
 import type { HistoryEntry } from './history.js';
 import { withKeyLock } from './lock.js';
 import type { Identity } from './file-trust.js';
@@ -49,7 +50,11 @@ export async function generateKeyFile(options: KeyOpsOptions & { force?: boolean
   });
 }
 
-/** Replaces the current key: logs `Rotated (replaced)` and `Rotated (new)`, then swaps the file. */
+/**
+ * Replaces the current key: logs `Rotated (replaced)` and `Rotated (new)`, then swaps the file. When the key
+ * file holds no usable key (missing, empty, invalid), the key replaced is the history's current one, which
+ * running servers keep in force, so --grace and --revoke still apply to the key clients use; `onNote` says so.
+ */
 export async function rotateKeyFile(options: RotateOptions): Promise<{ key: string; previous: string }> {
   const { keyFile } = options;
   return withKeyLock(keyFile, () => rotateLocked(options)).catch((err: unknown) => {
@@ -65,15 +70,7 @@ async function rotateLocked(options: RotateOptions): Promise<{ key: string; prev
   const { keyFile } = options;
   // Checked before the old key is read: a key file linked to someone else's file must not reach the history.
   const targets = await writeTargets(options);
-  let previous: string;
-  try {
-    previous = await readKeyFile(keyFile);
-  } catch (err) {
-    if (err instanceof KeyFileError && (err.code === 'KEY_MISSING' || err.code === 'KEY_EMPTY')) {
-      throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
-    }
-    throw err;
-  }
+  const { previous, broken } = await keyToReplace(keyFile);
   const key = generateKey(options.random);
   const time = now(options);
   const entries: HistoryEntry[] = [
@@ -87,7 +84,32 @@ async function rotateLocked(options: RotateOptions): Promise<{ key: string; prev
     entries.push({ time, action: GRACE_UNTIL + until.toISOString(), key: previous });
   }
   await commit(options, targets, entries, key);
+  if (broken) {
+    options.onNote?.(`the key file ${keyFile} held no usable key (${broken.message}); this rotation replaced the history's current key `
+      + `${fingerprint(previous)}, the one running servers keep in force`);
+  }
   return { key, previous };
+}
+
+// The key file's problems that leave running servers on their last good key (the history's current one).
+const NO_USABLE_KEY: ReadonlySet<string> = new Set(['KEY_MISSING', 'KEY_EMPTY', 'KEY_TOO_LARGE', 'KEY_INVALID_CHARS', 'KEY_BAD_ENCODING']);
+
+// The key a rotation replaces: the key file's; when the file holds none, the key running servers keep in
+// force, which is the history's current key. Replacing any other would leave servers on a key no rotation
+// ends, and `generate --force` would end it for every client at once.
+async function keyToReplace(keyFile: string): Promise<{ previous: string; broken?: KeyFileError }> {
+  try {
+    return { previous: await readKeyFile(keyFile) };
+  } catch (err) {
+    if (!(err instanceof KeyFileError) || !NO_USABLE_KEY.has(err.code)) throw err;
+    const current = await historyCurrentKey(keyFile);
+    if ('key' in current) return { previous: current.key, broken: err };
+    if (err.code === 'KEY_MISSING') {
+      throw new KeyFileError('KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`, { cause: err });
+    }
+    throw new KeyFileError(err.code, `${err.message}, and its history ${current.unusable}, so there is no key to rotate `
+      + '(fix the file, or start afresh with "manage-key generate --force", which gives no window)', { cause: err });
+  }
 }
 
 // Write-ahead: the history knows a key before the key file puts it in force. A run that fails (a full

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/commands.js';
+import { fingerprint } from '../../src/core/key.js';
 import type { CliIo } from '../../src/cli/commands.js';
 import { workDir } from './processes.js';
 
@@ -82,6 +83,30 @@ describe('cli-commands', () => {
     const r = await cli(dir, ['rotate']);
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('manage-key generate');
+  });
+
+  describe('rotate with a key file that holds no usable key', () => {
+    it('replaces the history\'s current key and says so, with the window it keeps', async () => {
+      const old = (await cli(dir, ['generate'])).stdout.trim();
+      await writeFile(join(dir, 'api', '.api_key'), '\n');
+      const r = await cli(dir, ['rotate', '--grace', '10m']);
+      const key = r.stdout.trim();
+      expect(r.code).to.equal(0);
+      expect(r.stderr.split('\n').slice(0, 3)).to.deep.equal([
+        `manage-key: note: the key file ${join(dir, 'api', '.api_key')} held no usable key (key file is empty); this rotation replaced the `
+          + `history's current key ${fingerprint(old)}, the one running servers keep in force`,
+        `Rotated the key in ${join(dir, 'api', '.api_key')}: ${fingerprint(old)} -> ${fingerprint(key)}; logged in ${join(dir, 'api', '.api_key_history')}.`,
+        'The old key stays valid until 2024-07-01 09:10:00 (--grace 10m).',
+      ]);
+    });
+
+    it('says an empty key file without a history is empty, not missing', async () => {
+      await writeFile(join(dir, 'api', '.api_key'), '');
+      const r = await cli(dir, ['rotate']);
+      expect([r.code, r.stderr]).to.deep.equal([1, `manage-key: the key file ${join(dir, 'api', '.api_key')} does not hold a usable key: key file is `
+        + 'empty, and its history names no current key, so there is no key to rotate (fix the file, or start afresh with '
+        + '"manage-key generate --force", which gives no window)\n']);
+    });
   });
 
   it('exits 2 with one line for usage errors, including a bad QWEN_KEY_GRACE for status', async () => {

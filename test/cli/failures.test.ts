@@ -32,7 +32,8 @@ describe('cli-errors', () => {
   it('explains each kind of unusable key file the same way', () => {
     for (const code of ['KEY_EMPTY', 'KEY_TOO_LARGE', 'KEY_INVALID_CHARS', 'KEY_BAD_ENCODING'] as const) {
       expect(describeFailure(new KeyFileError(code, 'what is wrong'), '/k'), code)
-        .to.equal('the key file /k does not hold a usable key: what is wrong (fix it, or replace it with "manage-key generate --force")');
+        .to.equal('the key file /k does not hold a usable key: what is wrong (fix it; "manage-key rotate" replaces the history\'s current key, '
+          + 'which running servers keep; "manage-key generate --force" starts afresh with no window)');
     }
   });
 
@@ -44,6 +45,12 @@ describe('cli-errors', () => {
       .to.equal(`the clients file /c is 9 bytes; at most 8 are read${advice}`);
     expect(describeFailure(new KeyFileError('CLIENTS_INVALID', 'clients file is unusable: not JSON'), '/k'), 'no path known')
       .to.equal(`the clients file is unusable: not JSON${advice}`);
+  });
+
+  it('adds no ways out to a refusal of rotate that already names them', () => {
+    const err = new KeyFileError('KEY_EMPTY', 'key file is empty, and its history names no current key, so there is no key to rotate '
+      + '(fix the file, or start afresh with "manage-key generate --force", which gives no window)');
+    expect(describeFailure(err, '/k')).to.equal(`the key file /k does not hold a usable key: ${err.message}`);
   });
 
   it('passes refusals that already name the path and the reason through as they are', () => {

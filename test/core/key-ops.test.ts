@@ -1,14 +1,22 @@
 import { expect } from 'chai';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyFile, rotateKeyFile } from '../../src/core/key-ops.js';
 import { readKeyFile } from '../../src/core/key-file.js';
 import { Action, GRACE_UNTIL, historyPathFor } from '../../src/core/history.js';
 import { readHistory } from '../../src/core/history-file.js';
-import { generateKey } from '../../src/core/key.js';
-import { counterRandom, rejectionCode, tempDir } from './helpers.js';
+import { fingerprint, generateKey } from '../../src/core/key.js';
+import { KeyFileError } from '../../src/core/errors.js';
+import { counterRandom, directoryDigest, rejectionCode, tempDir } from './helpers.js';
 
 const T0 = new Date(2024, 0, 2, 3, 4, 5);
+
+// The KeyFileError `promise` rejects with; anything else fails the test.
+async function rejection(promise: Promise<unknown>): Promise<KeyFileError> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof KeyFileError)) throw new Error(`expected a KeyFileError, got ${String(err)}`);
+  return err;
+}
 
 describe('key-ops', () => {
   let dir: string;
@@ -123,9 +131,155 @@ describe('key-ops', () => {
       expect(await readdir(join(dir, 'api'))).to.deep.equal(['.api_key']);
     });
 
+    describe('from a key file that holds no usable key', () => {
+      // What a hand edit leaves: the key file broken, the history naming the key servers keep in force.
+      async function brokenAfterGenerate(content: string): Promise<string> {
+        const first = await generateKeyFile({ keyFile, clock });
+        await writeFile(keyFile, content);
+        return first;
+      }
+
+      it('replaces the history\'s current key in the history, with the window, and puts the new key in the file', async () => {
+        const first = await brokenAfterGenerate('\n');
+        const { key, previous } = await rotateKeyFile({ keyFile, clock, graceMs: 600_000 });
+        expect(previous === first).to.equal(true);
+        expect((await readKeyFile(keyFile)) === key).to.equal(true);
+        const lines = (await readFile(historyPathFor(keyFile), 'utf8')).trimEnd().split('\n');
+        expect(lines.slice(1)).to.deep.equal([
+          `2024-01-02 03:04:05 | Rotated (replaced) | ${first}`,
+          `2024-01-02 03:04:05 | Rotated (new) | ${key}`,
+          `2024-01-02 03:04:05 | Grace until ${new Date(T0.getTime() + 600_000).toISOString()} | ${first}`,
+        ]);
+      });
+
+      it('revokes the history\'s current key with --revoke', async () => {
+        const first = await brokenAfterGenerate('');
+        await rotateKeyFile({ keyFile, clock, revoke: true });
+        const { entries } = await readHistory(historyPathFor(keyFile));
+        expect(entries.map((e) => e.action)).to.deep.equal([Action.generated, Action.replaced, Action.rotatedNew, Action.revoked]);
+        expect(entries.at(-1)!.key === first).to.equal(true);
+      });
+
+      it('notes why the file held no key and which key it replaced, by fingerprint only', async () => {
+        const first = await brokenAfterGenerate('two words\n');
+        const notes: string[] = [];
+        const { key } = await rotateKeyFile({ keyFile, clock, onNote: (m) => notes.push(m) });
+        expect(notes).to.deep.equal([`the key file ${keyFile} held no usable key (key contains whitespace, control or non-ASCII characters); `
+          + `this rotation replaced the history's current key ${fingerprint(first)}, the one running servers keep in force`]);
+        expect(notes.some((n) => n.includes(first) || n.includes(key))).to.equal(false);
+      });
+
+      it('notes nothing when the key file holds a key', async () => {
+        await generateKeyFile({ keyFile, clock });
+        const notes: string[] = [];
+        await rotateKeyFile({ keyFile, clock, onNote: (m) => notes.push(m) });
+        expect(notes).to.deep.equal([]);
+      });
+
+      it('replaces the history\'s current key when the key file is gone', async () => {
+        const first = await brokenAfterGenerate('');
+        await rm(keyFile);
+        const { previous } = await rotateKeyFile({ keyFile, clock });
+        expect(previous === first).to.equal(true);
+      });
+
+      it('replaces the latest Rotated (new) key, not an older one', async () => {
+        await generateKeyFile({ keyFile, clock });
+        const { key: second } = await rotateKeyFile({ keyFile, clock });
+        await writeFile(keyFile, '');
+        const { previous } = await rotateKeyFile({ keyFile, clock });
+        expect(previous === second).to.equal(true);
+      });
+
+      for (const [code, content] of [
+        ['KEY_TOO_LARGE', 'k'.repeat(2000)],
+        ['KEY_INVALID_CHARS', 'two words\n'],
+        ['KEY_BAD_ENCODING', Buffer.from([0xc3, 0x28])],
+      ] as const) {
+        it(`replaces the history's current key when the key file fails with ${code}`, async () => {
+          const first = await brokenAfterGenerate('');
+          await writeFile(keyFile, content);
+          expect(await readKeyFile(keyFile).catch((e: { code: string }) => e.code)).to.equal(code);
+          const { previous } = await rotateKeyFile({ keyFile, clock });
+          expect(previous === first).to.equal(true);
+        });
+      }
+
+      it('says an empty key file without a history is empty, not missing, changing nothing', async () => {
+        await mkdir(join(dir, 'api'));
+        await writeFile(keyFile, '');
+        const err = await rejection(rotateKeyFile({ keyFile, clock }));
+        expect([err.code, err.message]).to.deep.equal(['KEY_EMPTY', 'key file is empty, and its history names no current key, so there is no key '
+          + 'to rotate (fix the file, or start afresh with "manage-key generate --force", which gives no window)']);
+        expect(await readdir(join(dir, 'api'))).to.deep.equal(['.api_key']);
+      });
+
+      it('does not use a current key the history revoked', async () => {
+        const first = await brokenAfterGenerate('');
+        await appendFile(historyPathFor(keyFile), `2024-01-02 03:04:05 | Revoked | ${first}\n`);
+        const before = await directoryDigest(join(dir, 'api'));
+        const err = await rejection(rotateKeyFile({ keyFile, clock }));
+        expect([err.code, err.message.replace(fingerprint(first), 'FP')]).to.deep.equal(['KEY_EMPTY', 'key file is empty, and its history names a '
+          + 'revoked key (FP) as current, so there is no key to rotate (fix the file, or start afresh with "manage-key generate --force", which gives no window)']);
+        expect(await directoryDigest(join(dir, 'api'))).to.equal(before);
+      });
+
+      it('does not use a current key that is not a valid key', async () => {
+        await mkdir(join(dir, 'api'));
+        await writeFile(keyFile, '');
+        await writeFile(historyPathFor(keyFile), `2024-01-02 03:04:05 | Generated | ${'k'.repeat(1100)}\n`);
+        const err = await rejection(rotateKeyFile({ keyFile, clock }));
+        expect([err.code, err.message]).to.deep.equal(['KEY_EMPTY', 'key file is empty, and its history names a current key that is not a valid key '
+          + '(key is 1100 characters; at most 1024 are accepted), so there is no key to rotate (fix the file, or start afresh with '
+          + '"manage-key generate --force", which gives no window)']);
+      });
+
+      it('keeps the invalid file\'s own code when the history names no key', async () => {
+        await mkdir(join(dir, 'api'));
+        await writeFile(keyFile, 'two words\n');
+        expect(await rejectionCode(rotateKeyFile({ keyFile, clock }))).to.equal('KEY_INVALID_CHARS');
+      });
+
+      it('keeps the key file\'s own error as the cause of a refusal', async () => {
+        await mkdir(join(dir, 'api'));
+        await writeFile(keyFile, '');
+        const empty = await rejection(rotateKeyFile({ keyFile, clock }));
+        await rm(keyFile);
+        const missing = await rejection(rotateKeyFile({ keyFile, clock }));
+        expect([empty, missing].map((e) => [(e.cause as KeyFileError).code, (e.cause as KeyFileError).message])).to.deep.equal([
+          ['KEY_EMPTY', 'key file is empty'], ['KEY_MISSING', `key file ${keyFile} does not exist`]]);
+      });
+
+      it('says KEY_MISSING (with a hint to generate) for a missing key file whose history names no usable key', async () => {
+        const first = await brokenAfterGenerate('');
+        await rm(keyFile);
+        await appendFile(historyPathFor(keyFile), `2024-01-02 03:04:05 | Revoked | ${first}\n`);
+        const err = await rejection(rotateKeyFile({ keyFile, clock }));
+        expect([err.code, err.message]).to.deep.equal(['KEY_MISSING', `no key to rotate in ${keyFile}; run "manage-key generate" first`]);
+      });
+
+      it('does not bypass a key file that is not a regular file', async () => {
+        await brokenAfterGenerate('');
+        await rm(keyFile);
+        await mkdir(keyFile);
+        const before = await readFile(historyPathFor(keyFile), 'utf8');
+        expect(await rejectionCode(rotateKeyFile({ keyFile, clock }))).to.equal('KEY_NOT_REGULAR');
+        expect(await readFile(historyPathFor(keyFile), 'utf8')).to.equal(before);
+      });
+
+      it('does not bypass a key file it may not write (a link out of its directory)', async () => {
+        await brokenAfterGenerate('');
+        await rm(keyFile);
+        await writeFile(join(dir, 'elsewhere'), '');
+        await symlink(join(dir, 'elsewhere'), keyFile);
+        const before = await readFile(historyPathFor(keyFile), 'utf8');
+        expect(await rejectionCode(rotateKeyFile({ keyFile, clock }))).to.equal('KEY_UNTRUSTED');
+        expect(await readFile(historyPathFor(keyFile), 'utf8')).to.equal(before);
+      });
+    });
+
     it('is write-ahead: when the history cannot be written the key file is untouched', async () => {
       const first = await generateKeyFile({ keyFile, clock });
-      const { rm } = await import('node:fs/promises');
       await rm(historyPathFor(keyFile));
       await mkdir(historyPathFor(keyFile));
       const err = await rotateKeyFile({ keyFile, clock }).catch((e: Error) => e);

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fingerprint } from '../../src/core/key.js';
 import { tempDir } from '../helpers/server-process.js';
 import type { ServerProcess } from '../helpers/server-process.js';
 import {
-  acceptedWithin, accepts, activeKeyOf, health, historyLines, keyFrom, manageKey, metric, refusal, startServer,
+  acceptedWithin, accepts, activeKeyOf, health, historyLines, keyFrom, logged, manageKey, metric, refusal, startServer,
 } from './harness.js';
 
 // Issue 4's rotation windows, end to end: the real CLI rotates, the real server decides, and a
@@ -101,6 +101,41 @@ describe('integration: rotation windows with the real CLI and server', function 
     const fourth = await rotateAndPickUp(server, k.dir, k.keyFile, ['--revoke']);
     expect(await accepts(server, third), 'revoked key, right as the new key is in force').to.equal(false);
     expect((await health(server, fourth)).previousKey?.active ?? false).to.equal(false);
+  });
+
+  describe('rotate after the key file was emptied by hand', () => {
+    // The server keeps its last good key when the key file empties; rotate replaces that key, the history's current one.
+    async function emptiedUnderServer(): Promise<{ k: Awaited<ReturnType<typeof keyDir>>; server: ServerProcess; first: string }> {
+      const k = await keyDir();
+      cleanup = k.cleanup;
+      const first = await keyFrom(['generate'], k.dir);
+      const server = await serve(k.keyFile, []);
+      const from = server.lines().length;
+      await writeFile(k.keyFile, '\n');
+      await logged(server, from, (l) => l.level === 'error' && l.reason === 'KEY_EMPTY');
+      return { k, server, first };
+    }
+
+    it('rotate --grace 1h keeps the key the server kept in force valid beside the new one', async () => {
+      const { k, server, first } = await emptiedUnderServer();
+      expect(await accepts(server, first), 'the server kept its last good key').to.equal(true);
+      const rotated = await manageKey(['rotate', '--grace', '1h'], k.dir);
+      expect(rotated.code, rotated.stderr).to.equal(0);
+      expect(rotated.stderr).to.include(`replaced the history's current key ${fingerprint(first)}`);
+      const second = rotated.stdout.trim();
+      await acceptedWithin(server, second, (await stat(k.keyFile)).mtimeMs);
+      expect(await accepts(server, first), 'the old key inside its window').to.equal(true);
+      expect((await health(server, second)).previousKey).to.deep.equal({
+        fingerprint: fingerprint(first), until: new Date(await lastGraceUntil(k.keyFile)).toISOString(), active: true,
+      });
+    });
+
+    it('rotate --revoke ends the key the server kept in force as the new one comes in', async () => {
+      const { k, server, first } = await emptiedUnderServer();
+      const second = await keyFrom(['rotate', '--revoke'], k.dir);
+      await acceptedWithin(server, second, (await stat(k.keyFile)).mtimeMs);
+      expect(await accepts(server, first), 'the revoked key').to.equal(false);
+    });
   });
 
   it('a server restarted inside a window accepts the old key until the window ends (derived from the files)', async () => {
