@@ -13,8 +13,19 @@ const HOP_BY_HOP = new Set([
 const CREDENTIALS = new Set(['x-api-key', 'authorization']);
 
 // Set by the forwarder itself: host names the upstream; expect was already answered by Node
-// (100-continue) and undici refuses to send it.
-const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-proto', 'x-forwarded-host']);
+// (100-continue) and undici refuses to send it; X-Forwarded-For is the client's own list read apart.
+const REPLACED = new Set(['host', 'expect', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/**
+ * A header's name as CGI and WSGI servers see it: case aside, `_` and `-` are the same there
+ * (`X-Api-Client` and `X_Api_Client` both become HTTP_X_API_CLIENT), so a header the forwarder sets or
+ * strips is matched in every such spelling. Other underscored names pass: they are the client's own
+ * either way (it could send the `-` spelling as well), and backends that keep the two apart (ASGI,
+ * Node) may rely on them, which dropping every underscored name, as nginx does by default, would break.
+ */
+export function cgiName(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
 
 /** Lower-cased names listed in the Connection header(s), which are hop-by-hop too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> {
@@ -22,14 +33,19 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
   return new Set(joined.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-/** Copies `headers` without hop-by-hop fields (fixed list, those named in Connection, pseudo-headers) or `extra` names. */
+/**
+ * Copies `headers` without hop-by-hop fields (fixed list, those named in Connection, pseudo-headers) or `extra`
+ * names (given as `cgiName` gives them); the fixed list and `extra` are matched in any spelling `cgiName` equates.
+ */
 export function withoutHopByHop(headers: HeaderMap, extra: ReadonlySet<string> = new Set()): Record<string, string | string[]> {
   const named = connectionTokens(headers['connection']);
   const out: Record<string, string | string[]> = {};
   for (const [rawName, value] of Object.entries(headers)) {
     const name = rawName.toLowerCase();
     // HTTP/2 pseudo-headers (`:path`, `:authority`) describe that hop's request line, not the message.
-    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || named.has(name) || extra.has(name)) continue;
+    if (value === undefined || name.startsWith(':') || named.has(name)) continue;
+    const cgi = name.replaceAll('_', '-');
+    if (HOP_BY_HOP.has(cgi) || extra.has(cgi)) continue;
     out[name] = value;
   }
   return out;
@@ -55,11 +71,12 @@ const STRIPPED_UPSTREAM = new Set([...CREDENTIALS, ...REPLACED]);
 /**
  * Headers sent to the upstream: the client's minus credentials and hop-by-hop, plus X-Forwarded-* and X-Request-Id,
  * and the authenticated client's name in `apiClient.header`. A header of that name sent by the client is dropped
- * whatever its case, so no client can pass for another.
+ * whatever its case and whether it spells `-` as `_`, so no client can pass for another; so are the client's
+ * spellings of every other header stripped or set here.
  */
 export function upstreamRequestHeaders(info: ClientRequestInfo): Record<string, string | string[]> {
   const header = info.apiClient?.header;
-  const out = withoutHopByHop(info.headers, info.apiClient ? new Set([...STRIPPED_UPSTREAM, info.apiClient.header]) : STRIPPED_UPSTREAM);
+  const out = withoutHopByHop(info.headers, info.apiClient ? new Set([...STRIPPED_UPSTREAM, cgiName(info.apiClient.header)]) : STRIPPED_UPSTREAM);
   out['host'] = info.upstreamHost;
   const prior = info.headers['x-forwarded-for'];
   const chain = [Array.isArray(prior) ? prior.join(', ') : prior, info.remoteAddress].filter(Boolean);
@@ -86,9 +103,9 @@ export function clientResponseHeaders(headers: HeaderMap): Record<string, string
 
 /**
  * Whether the forwarder itself sets, strips or relies on a header (hop-by-hop fields, the credentials, the
- * headers it replaces, X-Forwarded-For, the single-valued ones): naming the client in one would break it.
+ * headers it replaces, the single-valued ones), in any spelling `cgiName` equates: naming the client in one would break it.
  */
 export function forwarderOwns(name: string): boolean {
-  const lower = name.toLowerCase();
-  return HOP_BY_HOP.has(lower) || STRIPPED_UPSTREAM.has(lower) || SINGLE_VALUE.has(lower) || lower === 'x-forwarded-for';
+  const cgi = cgiName(name);
+  return HOP_BY_HOP.has(cgi) || STRIPPED_UPSTREAM.has(cgi) || SINGLE_VALUE.has(cgi);
 }

@@ -66,6 +66,16 @@ function answer(ctx: Koa.Context, status: number, detail: string): void {
 }
 
 /**
+ * Marks an exchange the client left: 499 (nginx's "client closed request") for the access line and the
+ * metrics, instead of Koa's default 404, and nothing written to the gone client. A status already sent
+ * (the upstream's, before its body was cut short) stands: Koa ignores a new one once headers are out.
+ */
+function closedByClient(ctx: Koa.Context): void {
+  ctx.status = 499;
+  ctx.respond = false;
+}
+
+/**
  * Koa middleware streaming the request to `options.upstream` and the answer back; errors answered as JSON.
  * The answer is written by a ResponseRelay straight into the Node response, and Koa's own answering is
  * turned off for it once the upstream's headers are in (see ResponseRelay for why and what it saves).
@@ -125,6 +135,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     } catch (err) {
       if (clientGone) {
         logger.info('client closed request', log);
+        closedByClient(ctx);
         return;
       }
       if (relay.stalled) {

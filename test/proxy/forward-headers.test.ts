@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_CLIENT_HEADER, clientResponseHeaders, forwarderOwns, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
+import { DEFAULT_CLIENT_HEADER, cgiName, clientResponseHeaders, forwarderOwns, upstreamRequestHeaders, withoutHopByHop } from '../../src/proxy/forward-headers.js';
 import { resolveRequestId } from '../../src/proxy/request-id.js';
 import { BodyTooLargeError, declaredLengthExceeds } from '../../src/proxy/body-limit.js';
 import { classifyUpstreamError } from '../../src/proxy/upstream-error.js';
@@ -80,6 +80,44 @@ describe('forward-headers', () => {
     assert.equal(DEFAULT_CLIENT_HEADER, 'x-api-client');
   });
 
+  it('drops a client\'s copy of the client header spelt with `_` for `-`, which CGI and WSGI read as the same', () => {
+    const out = upstreamRequestHeaders({
+      ...base, headers: { X_Api_Client: 'bob', 'x_API-client': 'eve', 'x-api_client': 'mallory' }, apiClient: { header: 'x-api-client', name: 'alice' },
+    });
+    assert.deepEqual(Object.keys(out).filter((name) => cgiName(name) === 'x-api-client'), ['x-api-client']);
+    assert.equal(out['x-api-client'], 'alice');
+  });
+
+  it('drops a client\'s copy of a configured client header in either spelling, and sends it as configured', () => {
+    const out = upstreamRequestHeaders({ ...base, headers: { 'X-Consumer': 'bob', x_consumer: 'eve' }, apiClient: { header: 'x_consumer', name: 'alice' } });
+    assert.deepEqual(Object.keys(out).filter((name) => cgiName(name) === 'x-consumer'), ['x_consumer']);
+    assert.equal(out['x_consumer'], 'alice');
+  });
+
+  it('drops the `_` spellings of every hop-by-hop field, credential and header it sets, in any case', () => {
+    const names = ['Keep_Alive', 'Proxy_Connection', 'Proxy_Authenticate', 'Proxy_Authorization', 'Transfer_Encoding', 'HTTP2_Settings',
+      'X_API_Key', 'x_api-key', 'X_Request_Id', 'X_Forwarded_For', 'X-Forwarded_Proto', 'x_forwarded_host'];
+    const out = upstreamRequestHeaders({ ...base, headers: Object.fromEntries(names.map((n) => [n, 'client'])) });
+    assert.deepEqual(out, {
+      host: 'backend:7860', 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': 'daemon:8000', 'x-request-id': 'r1',
+    });
+  });
+
+  it('keeps other underscored headers as the client spelt them, lower-cased', () => {
+    const out = upstreamRequestHeaders({ ...base, headers: { X_Custom: '1', 'x_api_client_version': '2' }, apiClient: { header: 'x-api-client', name: 'alice' } });
+    assert.equal(out['x_custom'], '1');
+    assert.equal(out['x_api_client_version'], '2');
+  });
+
+  it('reads a header name as CGI does: lower case, `_` as `-`', () => {
+    assert.equal(cgiName('X_Api_Client'), 'x-api-client');
+    assert.equal(cgiName('X-API-Key'), 'x-api-key');
+  });
+
+  it('drops the `_` spellings of hop-by-hop fields in an upstream\'s answer too', () => {
+    assert.deepEqual(clientResponseHeaders({ Keep_Alive: 'timeout=5', transfer_encoding: 'chunked', 'x_kept': 'yes' }), { 'x_kept': 'yes' });
+  });
+
   it('strips every hop-by-hop field, credential and replaced header by name, in any case', () => {
     const names = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'Proxy-Authenticate', 'Proxy-Authorization', 'TE', 'Trailer',
       'Transfer-Encoding', 'Upgrade', 'HTTP2-Settings', 'X-API-Key', 'Authorization', 'Host', 'Expect', 'X-Request-Id',
@@ -101,6 +139,11 @@ describe('forward-headers', () => {
       assert.equal(forwarderOwns(name), true, name);
     }
     for (const name of ['X-Api-Client', 'X-Consumer', 'Accept']) assert.equal(forwarderOwns(name), false, name);
+  });
+
+  it('owns the headers it owns in their `_` spellings too', () => {
+    for (const name of ['Keep_Alive', 'X_API_Key', 'X_Forwarded_For', 'x_request_id', 'Content_Length']) assert.equal(forwarderOwns(name), true, name);
+    for (const name of ['X_Api_Client', 'X_Consumer']) assert.equal(forwarderOwns(name), false, name);
   });
 
   it('drops every fixed hop-by-hop field, in any case, and keeps an ordinary one', () => {

@@ -207,6 +207,52 @@ describe('createForwarder: answers and log lines', () => {
     }
   });
 
+  it('records a client gone before the answer as 499, and writes it nothing', async () => {
+    const upstream = await holdingUpstream();
+    let after: { status: number; respond: boolean | undefined; headersSent: boolean; ended: boolean } | undefined;
+    const proxy = await startProxy({ upstream: upstream.url }, async (ctx, next) => {
+      await next();
+      after = { status: ctx.status, respond: ctx.respond, headersSent: ctx.res.headersSent, ended: ctx.res.writableEnded };
+    });
+    try {
+      const controller = new AbortController();
+      const answer = fetch(`${proxy.url}/api/v1/x`, { signal: controller.signal }).catch(() => undefined);
+      await until('the request', () => upstream.held.length === 1);
+      controller.abort();
+      await answer;
+      await until('the forwarder to finish', () => after !== undefined);
+      assert.deepEqual(after, { status: 499, respond: false, headersSent: false, ended: false });
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
+  it('keeps the upstream\'s status for a client gone once the answer had started', async () => {
+    const upstream = await holdingUpstream();
+    let status: number | undefined;
+    const proxy = await startProxy({ upstream: upstream.url }, async (ctx, next) => {
+      await next();
+      status = ctx.status;
+    });
+    try {
+      const controller = new AbortController();
+      const answer = fetch(`${proxy.url}/api/v1/x`, { signal: controller.signal });
+      await until('the request', () => upstream.held.length === 1);
+      upstream.held[0]!.res.writeHead(201, { 'Content-Length': '100' });
+      upstream.held[0]!.res.write('part');
+      const response = await answer;
+      controller.abort();
+      await assert.rejects(response.arrayBuffer());
+      await until('the forwarder to finish', () => status !== undefined);
+      assert.equal(status, 201);
+      assert.ok(proxy.logs.some((l) => l.includes('client closed request')));
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+
   it('logs an upstream that fails mid-answer at warn with its code, and cuts the client off', async () => {
     const upstream = await holdingUpstream();
     const proxy = await startProxy({ upstream: upstream.url });

@@ -92,6 +92,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses as --client-header a header the server owns spelt with `_` for `-`, which CGI backends read as the same', () => {
+    for (const bad of ['X_Forwarded_For', 'x_api_key', 'X-Request_Id']) {
+      expect(() => loadConfig(['--client-header', bad], {}), bad).to.throw(ConfigError, /sets or strips itself/);
+    }
+  });
+
   it('serves plain HTTP unless both --tls-cert and --tls-key are set, by flag or env', () => {
     expect(load([]).tls).to.equal(undefined);
     expect(load(['--tls-cert', 'c.pem', '--tls-key', 'k.pem']).tls).to.deep.equal({ cert: 'c.pem', key: 'k.pem' });

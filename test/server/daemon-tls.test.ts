@@ -191,6 +191,20 @@ describe('startDaemon with TLS in front of an upstream', function () {
     }
   });
 
+  it('strips a client\'s x_api_client sent over HTTP/2, and names the client in x-api-client alone', async () => {
+    const daemon = await start();
+    const session = await h2Session(daemon.url, { ca: ca.cert });
+    try {
+      const got = await h2Request(session, { ':path': '/api/v1/edit', 'x-api-key': KEY, x_api_client: 'bob' });
+      expect(got.status).to.equal(200);
+      expect(Object.keys(seen[0]!.headers).filter((name) => name.replaceAll('_', '-') === 'x-api-client')).to.deep.equal(['x-api-client']);
+      expect(seen[0]!.headers['x-api-client']).to.equal('default');
+    } finally {
+      session.close();
+      await daemon.shutdown('test');
+    }
+  });
+
   it('answers an HTTP/2 body over the limit with 413 and no Connection header', async () => {
     const daemon = await start(['--max-body', '4']);
     const session = await h2Session(daemon.url, { ca: ca.cert });

@@ -14,7 +14,7 @@ export const INVALID_KEY_DETAIL = 'Invalid or missing API key';
 export interface AuthOptions {
   store: KeyStore;
   metrics?: Pick<Metrics, 'authFailure' | 'authenticated'>;
-  /** Failed-auth throttle per client address; absent means none. */
+  /** Failed-auth throttle per client address (IPv6: per /64); absent means none. */
   throttle?: FailureThrottle;
   /** Called with the connection of every request that passes. */
   trustConnection?: (socket: Socket) => void;
@@ -42,7 +42,7 @@ export function createKeyCheck(options: AuthOptions): KeyCheck {
 
   const refuse = (ctx: Context, answer: typeof unauthorized, reason: 'missing' | 'invalid' | 'malformed'): false => {
     closeAfterAnswer(ctx); // a client without a key keeps no connection open between attempts
-    const wait = throttle ? throttle.fail(ctx.req.socket.remoteAddress ?? '') : 0;
+    const wait = throttle ? throttle.fail(ctx.req.socket.remoteAddress) : 0;
     if (wait > 0) {
       metrics?.authFailure('throttled');
       sendError(ctx, { status: 429, detail: 'Too many failed authentication attempts', headers: { 'Retry-After': String(wait) } });

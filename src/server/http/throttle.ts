@@ -1,3 +1,4 @@
+import { clientOf } from '../client-address.js';
 import type { Rate } from '../rate.js';
 
 /** Options of the failed-auth throttle. */
@@ -15,8 +16,9 @@ interface Bucket {
 }
 
 /**
- * A token bucket per client address that only failed authentications draw from, so a request with a
- * valid key is never slowed or refused. A Map in insertion order doubles as the LRU that bounds memory.
+ * A token bucket per client (an IPv4 address, or an IPv6 address's /64, as the connection cap counts them)
+ * that only failed authentications draw from, so a request with a valid key is never slowed or refused.
+ * A Map in insertion order doubles as the LRU that bounds memory.
  */
 export class FailureThrottle {
   readonly #capacity: number;
@@ -32,8 +34,13 @@ export class FailureThrottle {
     this.#clock = options.clock ?? Date.now;
   }
 
-  /** Records a failure by `client`: 0 if it is still allowed, else the seconds to wait before trying again. */
-  fail(client: string): number {
+  /**
+   * Records a failure from `address`: 0 if it is still allowed, else the seconds to wait before trying again.
+   * An IPv6 address counts as its /64, which one host is commonly given whole: it could otherwise fail
+   * anew from each of its addresses.
+   */
+  fail(address: string | undefined): number {
+    const client = clientOf(address);
     const now = this.#clock();
     let bucket = this.#buckets.get(client);
     if (bucket) {

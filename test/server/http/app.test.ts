@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { KeyStore } from '../../../src/server/reload/key-store.js';
 import { FailureThrottle } from '../../../src/server/http/throttle.js';
 import { createUpstreamMonitor } from '../../../src/proxy/upstream-monitor.js';
+import { createForwarder } from '../../../src/proxy/forwarder.js';
 import { createApp } from '../../../src/server/http/app.js';
 import { createMetrics } from '../../../src/server/http/metrics.js';
 import { KEY, OLD_KEY, startApp } from '../../helpers/app-server.js';
@@ -294,6 +295,34 @@ describe('app: the request frame', () => {
       expect(String(ms)).to.match(/^\d+(\.\d{1,2})?$/);
     } finally {
       await app.close();
+    }
+  });
+
+  it('logs and counts a forwarded request whose client left before the answer as 499', async () => {
+    let arrived = 0;
+    const upstream = createServer(() => { arrived++; }); // never answers
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const forward = createForwarder({
+      upstream: new URL(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`), timeoutMs: 10_000, maxBodyBytes: 1024, logger: captureLogger().logger,
+    });
+    const app = await startApp({ level: 'http', forward });
+    try {
+      const controller = new AbortController();
+      const gone = fetch(`${app.url}/api/v1/edit`, { ...withKey(KEY), signal: controller.signal }).catch(() => undefined);
+      const deadline = Date.now() + 5000;
+      while (arrived === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
+      await gone;
+      while (!app.logs.some((l) => l.message === 'request') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      const line = app.logs.find((l) => l.message === 'request');
+      expect([line?.status, line?.route]).to.deep.equal([499, '/api/v1/*']);
+      const metrics = await (await fetch(`${app.url}/metrics`, withKey(KEY))).text();
+      expect(metrics).to.include('qwen_http_requests_total{route="/api/v1/*",code="499"} 1');
+    } finally {
+      await app.close();
+      await forward.destroy();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
     }
   });
 

@@ -58,6 +58,31 @@ describe('auth: the key check', () => {
     expect(reasons).to.deep.equal(['missing', 'throttled']);
   });
 
+  it('throttles the IPv6 addresses of one /64 as one client', async () => {
+    const throttle = new FailureThrottle({ rate: { count: 1, periodMs: 60_000 } });
+    const check = createKeyCheck({ store: new KeyStore(), throttle });
+    const app = new Koa();
+    app.use((ctx) => {
+      // The test's one loopback address stands in for the address each request names.
+      Object.defineProperty(ctx.req.socket, 'remoteAddress', { value: ctx.get('x-test-peer'), configurable: true });
+      if (check(ctx)) ctx.body = 'in';
+    });
+    const server = createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const from = async (peer: string): Promise<number> => {
+        const res = await fetch(url, { headers: { 'X-Test-Peer': peer } });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect([await from('2001:db8::1'), await from('2001:db8::2:1'), await from('2001:db8:0:1::1')]).to.deep.equal([401, 429, 401]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('reads Authorization only when X-API-Key is absent or empty', async () => {
     await withCheck({}, async (url) => {
       expect((await fetch(url, { headers: { 'X-API-Key': '', Authorization: `Bearer ${KEY}` } })).status).to.equal(200);

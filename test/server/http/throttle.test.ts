@@ -29,6 +29,26 @@ describe('FailureThrottle', () => {
     expect(throttle.fail('c')).to.be.greaterThan(0);
   });
 
+  it('counts the IPv6 addresses of one /64 as one client, and another /64 apart', () => {
+    const throttle = new FailureThrottle({ rate: { count: 1, periodMs: 60_000 }, clock: () => 0 });
+    expect(throttle.fail('2001:db8:1:2::1')).to.equal(0);
+    expect(throttle.fail('2001:db8:1:2:ffff:ee:dd:cc')).to.equal(60);
+    expect(throttle.fail('2001:db8:1:3::1')).to.equal(0);
+  });
+
+  it('keeps IPv4 addresses apart, and counts an IPv4-mapped address as its IPv4 address', () => {
+    const throttle = new FailureThrottle({ rate: { count: 1, periodMs: 60_000 }, clock: () => 0 });
+    expect(throttle.fail('10.0.0.1')).to.equal(0);
+    expect(throttle.fail('::ffff:10.0.0.1')).to.equal(60);
+    expect(throttle.fail('10.0.0.2')).to.equal(0);
+  });
+
+  it('counts failures from an unknown address together', () => {
+    const throttle = new FailureThrottle({ rate: { count: 1, periodMs: 60_000 }, clock: () => 0 });
+    expect(throttle.fail(undefined)).to.equal(0);
+    expect(throttle.fail('')).to.equal(60);
+  });
+
   it('asks for the time until one whole failure is allowed again, counting what has refilled', () => {
     let now = 0;
     const throttle = new FailureThrottle({ rate: { count: 1, periodMs: 10_000 }, clock: () => now });
