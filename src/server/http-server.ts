@@ -29,7 +29,7 @@ export interface HttpServer {
 export function createHttpServer(handler: RequestHandler, options: HttpServerOptions): HttpServer {
   const listener = createListener(handler, options.tls, serverTimeouts(options));
   // A request held for `100 Continue` reaches the handler the server calls for any other request (on TLS
-  // the one that clears the first request's header deadline), not the bare app.
+  // the one that clears the request's header deadline), not the bare app.
   return { listener, connections: guardServer(listener.server, listener.handle as RequestListener, options) };
 }
 

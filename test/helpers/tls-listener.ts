@@ -9,7 +9,7 @@ import { makeLeaf } from './certificates.js';
 import type { TestCa } from './certificates.js';
 
 // The TLS listener in process, on 127.0.0.1 port 0, and a raw HTTP/1.1-over-TLS client for it: for the
-// tests of the listener and of the first request's header deadline.
+// tests of the listener and of the header deadline.
 
 /** A listening TLS listener and where to reach it. */
 export interface TlsListening {

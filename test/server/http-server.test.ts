@@ -156,4 +156,36 @@ describe('http server: createHttpServer over TLS', function () {
       listener.server.close();
     }
   });
+
+  it('lets a later upload on a kept-alive connection that waited for 100 Continue take longer than the header timeout', async () => {
+    const pair = await makeLeaf(ca);
+    const log = captureLogger();
+    const handler: RequestHandler = (req, res) => {
+      if (req.method === 'GET') return void res.end('ok');
+      (res as ServerResponse).writeContinue();
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => res.end(`got ${body}`));
+    };
+    const tls = { context: { cert: await readFile(pair.cert), key: await readFile(pair.key) }, requireClientCertificates: false };
+    const { listener } = createHttpServer(handler, { headerTimeoutMs: 300, requestTimeoutMs: 60_000, limits: { max: 100 }, logger: log.logger, tls });
+    listener.server.listen(0, '127.0.0.1');
+    await once(listener.server, 'listening');
+    const client = await http1Connection((listener.server.address() as AddressInfo).port, ca);
+    try {
+      client.socket.write('GET /livez HTTP/1.1\r\nHost: x\r\n\r\n');
+      await until(() => client.received().endsWith('ok'), 3000, 'the first answer');
+      client.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n');
+      await until(() => client.received().endsWith('HTTP/1.1 100 Continue\r\n\r\n'), 3000, '100 Continue');
+      client.socket.write('01234');
+      await new Promise((resolve) => setTimeout(resolve, 900)); // three header timeouts: the upload is slow, not stalled in its headers
+      client.socket.write('56789');
+      await until(() => client.received().endsWith('got 0123456789'), 3000, 'the answer');
+      expect(client.received()).to.match(/\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    } finally {
+      client.socket.destroy();
+      listener.closeAll();
+      listener.server.close();
+    }
+  });
 });

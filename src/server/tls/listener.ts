@@ -5,7 +5,7 @@ import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Server
 import { isIPv4 } from 'node:net';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { firstRequestDeadline } from './first-request.js';
+import { headerDeadline } from './header-deadline.js';
 
 /** What the daemon listens with: plain HTTP/1.1, or TLS carrying HTTP/2 and HTTP/1.1 (by ALPN) on one port. */
 export type ListeningServer = Server | Http2SecureServer;
@@ -56,7 +56,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     return { server, scheme: 'http', handle: handler, closeIdle: () => server.closeIdleConnections(), closeAll: () => server.closeAllConnections() };
   }
   const handle: RequestHandler = (req, res) => {
-    headersIn(req.socket); // an HTTP/2 request's socket is a stand-in that never had a deadline: nothing to clear
+    headersIn(req, res);
     // Only requests with a body (a GET's headers end its stream). On the stream's own 'finish' (the
     // compatibility response emits its 'finish' only once the stream has closed), and on the next turn:
     // a reset submitted inside that event is never sent.
@@ -73,7 +73,7 @@ export function createListener(handler: RequestHandler, tls?: TlsListenOptions, 
     settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, maxHeaderListSize: MAX_HEADER_LIST_BYTES },
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   }, handle);
-  const headersIn = firstRequestDeadline(server, http.headersTimeout ?? HANDSHAKE_TIMEOUT_MS);
+  const headersIn = headerDeadline(server, http.headersTimeout ?? HANDSHAKE_TIMEOUT_MS);
   // Unset on HTTP/2 servers, where HTTP/1.1 keep-alive connections would otherwise stay open for ever.
   const idleMs = tls.idleMs ?? IDLE_CONNECTION_MS;
   (server as Http2SecureServer & { keepAliveTimeout?: number }).keepAliveTimeout = idleMs;
