@@ -13,7 +13,6 @@ export const LINGER_MS = 2000;
  */
 export function closeWithoutReading(socket: Socket, answer?: string, lingerMs = LINGER_MS): void {
   socket.pause();
-  if (answer === undefined) socket.end();
-  else socket.end(answer);
+  socket.end(answer ?? ''); // nothing more than the FIN when there is no answer to send
   setTimeout(() => socket.destroy(), lingerMs).unref();
 }
