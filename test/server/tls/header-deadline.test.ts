@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { makeCa } from '../../helpers/certificates.js';
 import type { TestCa } from '../../helpers/certificates.js';
@@ -30,6 +31,28 @@ describe('header deadline', function () {
 
   // Regression: Node's HTTP/2 server runs no header timer for its HTTP/1.1 fallback, so a slow-header
   // client over TLS held its connection for ever.
+  /**
+   * Closes the client side of `first`'s connection and checks that its deadline, had it been left running,
+   * touches the closed socket no more: a connection opened after it waits out its own header timeout (408),
+   * by which time `first`'s would have gone off too.
+   */
+  async function expectLeftAloneOnceClosed(first: TLSSocket, client: Socket, port: number): Promise<void> {
+    const firstClosed = once(first, 'close');
+    client.end();
+    await firstClosed;
+    const touched: string[] = [];
+    first.end = () => { touched.push('end'); return first; };
+    first.destroy = () => { touched.push('destroy'); return first; };
+    const later = await http1Connection(port, ca);
+    try {
+      await later.closed(3000);
+      expect(later.received()).to.match(/^HTTP\/1\.1 408 /);
+    } finally {
+      later.socket.destroy();
+    }
+    expect(touched).to.deep.equal([]);
+  }
+
   it('answers 408 and closes an HTTP/1.1-over-TLS connection whose first headers are not in by the header timeout', async () => {
     const { port, close } = await listenTls(ca, { headersTimeout: 300 });
     const client = await http1Connection(port, ca);
@@ -92,21 +115,7 @@ describe('header deadline', function () {
     try {
       await until(() => sockets.length === 1, 2000, 'the server side of the connection');
       const [first] = sockets;
-      const firstClosed = once(first!, 'close');
-      early.socket.end();
-      await firstClosed;
-      const touched: string[] = [];
-      first!.end = () => { touched.push('end'); return first!; };
-      first!.destroy = () => { touched.push('destroy'); return first!; };
-      // A connection opened after the first has had its 408: the first's deadline, had it been left running, is past.
-      const later = await http1Connection(port, ca);
-      try {
-        await later.closed(3000);
-        expect(later.received()).to.match(/^HTTP\/1\.1 408 /);
-      } finally {
-        later.socket.destroy();
-      }
-      expect(touched).to.deep.equal([]);
+      await expectLeftAloneOnceClosed(first!, early.socket, port);
     } finally {
       early.socket.destroy();
       close();
@@ -203,21 +212,7 @@ describe('header deadline', function () {
       const [first] = sockets;
       early.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       await until(() => early.received().endsWith('ok'), 3000, 'the answer');
-      const firstClosed = once(first!, 'close');
-      early.socket.end();
-      await firstClosed;
-      const touched: string[] = [];
-      first!.end = () => { touched.push('end'); return first!; };
-      first!.destroy = () => { touched.push('destroy'); return first!; };
-      // A connection opened after the first closed has had its 408: the first's deadline, had it been left running, is past.
-      const later = await http1Connection(port, ca);
-      try {
-        await later.closed(3000);
-        expect(later.received()).to.match(/^HTTP\/1\.1 408 /);
-      } finally {
-        later.socket.destroy();
-      }
-      expect(touched).to.deep.equal([]);
+      await expectLeftAloneOnceClosed(first!, early.socket, port);
     } finally {
       early.socket.destroy();
       close();
